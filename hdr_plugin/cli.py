@@ -1,0 +1,191 @@
+"""``hdr-plugin`` command line: render, models, colorspaces.
+
+Every failure the project anticipates is printed as one line on stderr
+(``hdr-plugin: error: ...``) with exit status 1; usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from hdr_plugin import __version__
+from hdr_plugin.color import WORKING_SPACE, ColorContext
+from hdr_plugin.errors import ConfigError, HdrPluginError
+from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES
+from hdr_plugin.masks import MATTE_CHANNELS
+from hdr_plugin.models import DEFAULT_MODEL, list_models
+from hdr_plugin.node import ReconstructNode, ReconstructSettings
+from hdr_plugin.render import RenderJob, render
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--option {pair!r} must look like NAME=VALUE (e.g. peak_nits=1000)")
+        options[key.strip()] = value.strip()
+    return options
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hdr-plugin")
+@click.option(
+    "--ocio",
+    "ocio_config",
+    metavar="CONFIG",
+    help="OCIO config to use (default: $OCIO, else the bundled config).",
+)
+@click.pass_context
+def cli(ctx: click.Context, ocio_config: str | None) -> None:
+    """HDR reconstruction: SDR Rec.709 plates in, scene-linear Rec.2020 EXR out."""
+    ctx.obj = {"ocio": ocio_config}
+
+
+@cli.command("render")
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", required=True, help="EXR file or pattern (plate.####.exr).")
+@click.option("-m", "--model", default=DEFAULT_MODEL, show_default=True, help="Model name.")
+@click.option("-f", "--frames", help="Frame range, e.g. 1001-1100 or 1001-1100x2.")
+@click.option("--input-colorspace", help="Plate colourspace (default: file tag, else sRGB).")
+@click.option(
+    "--output-colorspace", default=WORKING_SPACE, show_default=True, help="Colourspace written."
+)
+@click.option(
+    "--white-level",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Output value of SDR reference white (1.0 = 203 cd/m²).",
+)
+@click.option(
+    "--mask-threshold",
+    type=float,
+    default=0.95,
+    show_default=True,
+    help="Code value where the highlight mask starts.",
+)
+@click.option(
+    "--mix", type=float, default=1.0, show_default=True, help="0 = plain linearisation, 1 = model."
+)
+@click.option("--matte", help="Matte file or sequence limiting where the model applies.")
+@click.option(
+    "--matte-channel",
+    type=click.Choice(MATTE_CHANNELS),
+    default="A",
+    show_default=True,
+    help="Matte channel (a one-channel matte is used as is).",
+)
+@click.option(
+    "-O",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Model option (see `hdr-plugin models`); repeatable.",
+)
+@click.option("--pixel-type", type=click.Choice(PIXEL_TYPES), default="half", show_default=True)
+@click.option(
+    "--compression", type=click.Choice(EXR_COMPRESSIONS), default="zip", show_default=True
+)
+@click.option("--write-masks", is_flag=True, help="Add mask.highlight (and mask.matte) channels.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.pass_context
+def render_command(
+    ctx: click.Context,
+    input_path: str,
+    output: str,
+    model: str,
+    frames: str | None,
+    input_colorspace: str | None,
+    output_colorspace: str,
+    white_level: float,
+    mask_threshold: float,
+    mix: float,
+    matte: str | None,
+    matte_channel: str,
+    options: tuple[str, ...],
+    pixel_type: str,
+    compression: str,
+    write_masks: bool,
+    no_progress: bool,
+) -> None:
+    """Reconstruct INPUT (an image or a sequence such as plate.####.png) into EXR."""
+    settings = ReconstructSettings(
+        model=model,
+        input_colorspace=input_colorspace,
+        output_colorspace=output_colorspace,
+        white_level=white_level,
+        mask_threshold=mask_threshold,
+        mix=mix,
+        matte=matte,
+        matte_channel=matte_channel,
+        model_options=_parse_options(options),
+    )
+    node = ReconstructNode(settings, ColorContext.resolve(ctx.obj["ocio"]))
+    job = RenderJob(
+        input=input_path,
+        output=output,
+        frames=frames,
+        pixel_type=pixel_type,
+        compression=compression,
+        write_masks=write_masks,
+    )
+    start = time.perf_counter()
+    result = render(job, node, progress=not no_progress)
+    elapsed = time.perf_counter() - start
+    count = len(result.outputs)
+    first = os.path.abspath(result.outputs[0])
+    where = first if count == 1 else f"{os.path.abspath(output)} ({count} frames)"
+    click.echo(
+        f"wrote {where} with model {model!r} in {elapsed:.1f} s ({elapsed / count:.2f} s/frame)"
+    )
+
+
+@cli.command("models")
+def models_command() -> None:
+    """List the registered models, their options and whether they can render."""
+    for spec in list_models():
+        status = "ready" if spec.weights is None else f"weights: {spec.weights}"
+        default = " (default)" if spec.name == DEFAULT_MODEL else ""
+        click.echo(f"{spec.name:<18} {spec.kind:<8} {status:<8} {spec.description}{default}")
+        for param in spec.parameters:
+            click.echo(f"{'':<20}-O {param.name}={param.default}  {param.description}")
+
+
+@cli.command("colorspaces")
+@click.pass_context
+def colorspaces_command(ctx: click.Context) -> None:
+    """List the colourspaces of the active OCIO config."""
+    color = ColorContext.resolve(ctx.obj["ocio"])
+    click.echo(f"# OCIO config: {color.config_path}")
+    for name in color.colorspaces():
+        aliases = color.config.getColorSpace(name).getAliases()
+        click.echo(f"{name}" + (f"  (aliases: {', '.join(aliases)})" if aliases else ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and map project errors to one line and exit status 1."""
+    try:
+        cli.main(args=argv, prog_name="hdr-plugin", standalone_mode=False)
+    except HdrPluginError as exc:
+        message = " ".join(str(exc).split())
+        click.echo(f"hdr-plugin: error: {message}", err=True)
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("hdr-plugin: interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""OCIO config resolution and colour conversion.
+
+Every colour conversion in the project goes through an OCIO processor between two named
+colourspaces of the active config; nothing outside the analytic operators hand-writes a
+transfer function.
+
+Config resolution order: an explicit path > ``$OCIO`` > the bundled
+``ocio_configs/config.ocio``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import PyOpenColorIO as ocio
+
+from hdr_plugin.errors import ColorError
+from hdr_plugin.ocio_configs import BUNDLED_CONFIG
+
+#: Colourspace every model writes and every blend happens in.
+WORKING_SPACE = "Linear Rec.2020"
+#: Plates are sRGB-encoded Rec.709 unless the user or the file says otherwise.
+DEFAULT_INPUT_SPACE = "sRGB Encoded Rec.709 (sRGB)"
+DEFAULT_OUTPUT_SPACE = WORKING_SPACE
+#: Display-linear Rec.709, where SDR operators undo their tone curves.
+LINEAR_REC709 = "Linear Rec.709 (sRGB)"
+
+# CIE 1931 xy of the red, green, blue primaries and white point, in the order of the
+# OpenEXR ``chromaticities`` attribute. Sources: ITU-R BT.2020, ITU-R BT.709,
+# SMPTE ST 2065-1 (AP0), S-2014-004 (AP1), SMPTE EG 432-1 (P3-D65).
+_D65 = (0.3127, 0.3290)
+_ACES_WHITE = (0.32168, 0.33767)
+PRIMARIES = {
+    "rec2020": ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046), _D65),
+    "rec709": ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060), _D65),
+    "ap0": ((0.7347, 0.2653), (0.0, 1.0), (0.0001, -0.0770), _ACES_WHITE),
+    "ap1": ((0.713, 0.293), (0.165, 0.830), (0.128, 0.044), _ACES_WHITE),
+    "p3d65": ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), _D65),
+}
+# Which primaries a colourspace's OCIO interop id (e.g. ``lin_rec2020_scene``) names.
+_INTEROP_PRIMARIES = {
+    "rec2020": "rec2020",
+    "rec709": "rec709",
+    "ap0": "ap0",
+    "ap1": "ap1",
+    "p3d65": "p3d65",
+}
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None = None) -> str:
+    """Return the OCIO config to use: ``explicit`` > ``$OCIO`` > the bundled config."""
+    if explicit:
+        return os.fspath(explicit)
+    env = os.environ.get("OCIO")
+    if env:
+        return env
+    return os.fspath(BUNDLED_CONFIG)
+
+
+@lru_cache(maxsize=8)
+def _load_config(path: str) -> ocio.Config:
+    try:
+        config = ocio.Config.CreateFromFile(path)
+        config.validate()
+    except ocio.Exception as exc:
+        raise ColorError(f"cannot load OCIO config {path!r}: {exc}") from exc
+    return config
+
+
+@dataclass
+class ColorContext:
+    """An OCIO config plus cached CPU processors between named colourspaces.
+
+    Args:
+        config_path: path (or ``ocio://`` URI) of the OCIO config; see
+            :func:`resolve_config_path`.
+    """
+
+    config_path: str
+    config: ocio.Config = field(init=False, repr=False)
+    _processors: dict[tuple[str, str], ocio.CPUProcessor] = field(
+        init=False, repr=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        self.config = _load_config(self.config_path)
+        self.working_space = self.canonical(WORKING_SPACE, knob="working space")
+
+    @classmethod
+    def resolve(cls, explicit: str | os.PathLike[str] | None = None) -> ColorContext:
+        """Build the context for the config chosen by :func:`resolve_config_path`."""
+        return cls(resolve_config_path(explicit))
+
+    def colorspaces(self) -> list[str]:
+        """Names of the active colourspaces of the config, in config order."""
+        return [cs.getName() for cs in self.config.getColorSpaces()]
+
+    def canonical(self, name: str, *, knob: str = "colourspace", source: str = "") -> str:
+        """Return the config's own name for ``name`` (a name, alias or role).
+
+        Raises:
+            ColorError: the config knows no such colourspace; the message lists the
+                valid names.
+        """
+        colorspace = self.config.getColorSpace(name) if name else None
+        if colorspace is None:
+            where = f" (from {source})" if source else ""
+            valid = ", ".join(self.colorspaces())
+            raise ColorError(
+                f"unknown {knob} {name!r}{where} in OCIO config {self.config_path!r}; "
+                f"valid names: {valid}"
+            )
+        return colorspace.getName()
+
+    def processor(self, src: str, dst: str) -> ocio.CPUProcessor:
+        """Return the (cached) float32 CPU processor from ``src`` to ``dst``."""
+        key = (self.canonical(src), self.canonical(dst))
+        cpu = self._processors.get(key)
+        if cpu is None:
+            try:
+                proc = self.config.getProcessor(*key)
+                cpu = proc.getOptimizedCPUProcessor(
+                    ocio.BIT_DEPTH_F32, ocio.BIT_DEPTH_F32, ocio.OPTIMIZATION_DEFAULT
+                )
+            except ocio.Exception as exc:
+                raise ColorError(f"OCIO cannot convert {key[0]!r} -> {key[1]!r}: {exc}") from exc
+            self._processors[key] = cpu
+        return cpu
+
+    def is_identity(self, src: str, dst: str) -> bool:
+        """Whether converting ``src`` to ``dst`` leaves values unchanged."""
+        return self.processor(src, dst).isNoOp()
+
+    def convert(self, rgb: np.ndarray, src: str, dst: str) -> np.ndarray:
+        """Convert RGB values from colourspace ``src`` to ``dst``.
+
+        Args:
+            rgb: (..., 3) array in ``src``.
+            src: source colourspace name, alias or role.
+            dst: destination colourspace name, alias or role.
+
+        Returns:
+            A new (..., 3) float32 C-contiguous array in ``dst``.
+        """
+        if rgb.shape[-1] != 3:
+            raise ColorError(f"expected RGB values (..., 3), got shape {rgb.shape}")
+        out = np.array(rgb, dtype=np.float32, order="C", copy=True)
+        cpu = self.processor(src, dst)
+        if not cpu.isNoOp() and out.size:
+            cpu.applyRGB(out.reshape(-1, 3))
+        return out
+
+    def chromaticities(self, name: str) -> tuple[float, ...] | None:
+        """OpenEXR ``chromaticities`` (Rx Ry Gx Gy Bx By Wx Wy) of a colourspace.
+
+        Looked up from the primaries the colourspace's OCIO interop id names
+        (e.g. ``lin_rec2020_scene`` -> ITU-R BT.2020). Returns ``None`` for a colourspace
+        whose primaries the config does not state (data, camera log spaces without an
+        interop id), so that no wrong attribute is ever written.
+        """
+        colorspace = self.config.getColorSpace(self.canonical(name))
+        interop = colorspace.getInteropID() if hasattr(colorspace, "getInteropID") else ""
+        candidates = [interop, *colorspace.getAliases()]
+        for candidate in candidates:
+            parts = candidate.lower().replace("ocio:", "").split("_")
+            for part in parts:
+                key = _INTEROP_PRIMARIES.get(part)
+                if key:
+                    return tuple(v for xy in PRIMARIES[key] for v in xy)
+        return None

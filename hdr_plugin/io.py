@@ -1,0 +1,186 @@
+"""Image I/O through OpenImageIO: read any plate, write OpenEXR atomically.
+
+Arrays at this boundary are float32 (H, W, C). A write goes to a temporary file in the
+destination folder and is renamed over the final name only once OIIO has closed it, so a
+crash or a full disk never leaves a half-written EXR under a final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import OpenImageIO as oiio
+
+from hdr_plugin.errors import OutputError, PlateError
+
+EXR_COMPRESSIONS = ("zip", "zips", "piz", "dwaa", "dwab", "rle", "none")
+PIXEL_TYPES = ("half", "float")
+
+
+@dataclass
+class Image:
+    """A decoded image.
+
+    Attributes:
+        pixels: (H, W, C) float32. 8/16-bit and 10-bit files are scaled to [0, 1].
+        channels: the C channel names as stored in the file.
+        colorspace: the file's ``oiio:ColorSpace`` tag, or ``None`` when it has none.
+        path: the file read.
+    """
+
+    pixels: np.ndarray
+    channels: tuple[str, ...]
+    colorspace: str | None
+    path: str
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """(H, W, 3) colour channels; grey images are repeated into R, G, B."""
+        colour = [i for i, name in enumerate(self._short_names) if name != "A"]
+        if len(colour) >= 3:
+            return self.pixels[..., colour[:3]]
+        return np.repeat(self.pixels[..., colour[:1]], 3, axis=-1)
+
+    @property
+    def alpha(self) -> np.ndarray | None:
+        """(H, W, 1) alpha channel, or ``None``."""
+        names = self._short_names
+        if "A" in names:
+            index = names.index("A")
+            return self.pixels[..., index : index + 1]
+        return None
+
+    @property
+    def _short_names(self) -> list[str]:
+        return [name.split(".")[-1].upper() for name in self.channels]
+
+
+def _oiio_error(handle: Any = None) -> str:
+    message = ""
+    if handle is not None and hasattr(handle, "geterror"):
+        message = handle.geterror()
+    return (message or oiio.geterror() or "unknown OpenImageIO error").strip().splitlines()[0]
+
+
+def read_image(path: str | os.PathLike[str], *, frame: int | None = None) -> Image:
+    """Read the first subimage, full resolution, of any file OIIO reads.
+
+    Args:
+        path: image file.
+        frame: frame number, used only in error messages.
+
+    Raises:
+        PlateError: missing, empty, unreadable, truncated or corrupt file (the message
+            names the file and frame).
+    """
+    path = os.fspath(path)
+    where = f"{path}" + (f" (frame {frame})" if frame is not None else "")
+    if not os.path.isfile(path):
+        raise PlateError(f"{where}: file not found")
+    if os.path.getsize(path) == 0:
+        raise PlateError(f"{where}: file is empty (0 bytes)")
+    image_input = oiio.ImageInput.open(path)
+    if image_input is None:
+        raise PlateError(f"{where}: cannot read: {_oiio_error()}")
+    try:
+        spec = image_input.spec()
+        pixels = image_input.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
+        if pixels is None or image_input.has_error:
+            raise PlateError(f"{where}: cannot read pixels (truncated or corrupt?): "
+                             f"{_oiio_error(image_input)}")
+    finally:
+        image_input.close()
+    pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
+    colorspace = spec.getattribute("oiio:ColorSpace") or None
+    return Image(pixels, tuple(spec.channelnames), colorspace, path)
+
+
+def _attribute(spec: oiio.ImageSpec, name: str, value: Any) -> None:
+    if isinstance(value, bool):
+        spec.attribute(name, int(value))
+    elif isinstance(value, (int, float, str)):
+        spec.attribute(name, value)
+    elif isinstance(value, Sequence) and all(isinstance(v, (int, float)) for v in value):
+        spec.attribute(name, oiio.TypeDesc(f"float[{len(value)}]"), tuple(float(v) for v in value))
+    else:
+        raise TypeError(f"attribute {name!r}: cannot store {type(value).__name__}")
+
+
+def write_exr(
+    path: str | os.PathLike[str],
+    pixels: np.ndarray,
+    channels: Sequence[str],
+    attributes: Mapping[str, Any] | None = None,
+    *,
+    pixel_type: str = "half",
+    compression: str = "zip",
+) -> Path:
+    """Write an OpenEXR atomically (temporary file in the same folder, then rename).
+
+    Args:
+        path: final file name; its folder is created if missing.
+        pixels: (H, W, C) float32.
+        channels: the C channel names (``R``, ``G``, ``B``, ``A``, ``mask.highlight`` ...).
+        attributes: header attributes; strings, numbers, or float tuples (e.g.
+            ``chromaticities``).
+        pixel_type: ``half`` or ``float``.
+        compression: one of :data:`EXR_COMPRESSIONS`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        OutputError: the folder cannot be created or written, or OIIO fails (disk full);
+            the final name is then untouched.
+    """
+    final = Path(path)
+    if pixel_type not in PIXEL_TYPES:
+        raise OutputError(f"pixel type {pixel_type!r}; choose one of {PIXEL_TYPES}")
+    if compression not in EXR_COMPRESSIONS:
+        raise OutputError(f"EXR compression {compression!r}; choose one of {EXR_COMPRESSIONS}")
+    if pixels.ndim != 3 or pixels.shape[-1] != len(channels):
+        raise OutputError(f"{final}: {pixels.shape} pixels for channels {list(channels)}")
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{final}: cannot create folder {final.parent}: {exc.strerror}") from exc
+    if not os.access(final.parent, os.W_OK):
+        raise OutputError(f"{final}: folder {final.parent} is not writable")
+
+    height, width, nchannels = pixels.shape
+    spec = oiio.ImageSpec(width, height, nchannels, oiio.HALF if pixel_type == "half" else oiio.FLOAT)
+    spec.channelnames = tuple(channels)
+    if "A" in channels:
+        spec.alpha_channel = list(channels).index("A")
+    spec.attribute("compression", compression)
+    for name, value in (attributes or {}).items():
+        _attribute(spec, name, value)
+
+    temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp.exr")
+    try:
+        output = oiio.ImageOutput.create(str(temporary))
+        if output is None:
+            raise OutputError(f"{final}: OpenImageIO has no EXR writer: {_oiio_error()}")
+        if not output.open(str(temporary), spec):
+            raise OutputError(f"{final}: cannot open for writing: {_oiio_error(output)}")
+        ok = output.write_image(np.ascontiguousarray(pixels, dtype=np.float32))
+        ok = output.close() and ok
+        if not ok:
+            raise OutputError(f"{final}: write failed (disk full?): {_oiio_error(output)}")
+        os.replace(temporary, final)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise OutputError(f"{final}: {exc.strerror or exc}") from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    return final

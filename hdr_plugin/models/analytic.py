@@ -1,0 +1,440 @@
+"""Published analytic SDR -> HDR operators and the tone curves they invert.
+
+Each operator comes as a pair of pure functions on arrays (``tonemap_X`` and
+``tonemap_inverse_X``) and a registered model. The model decodes the plate to
+display-linear light through OCIO, applies the inverse curve, and converts to
+scene-linear Rec.2020 through OCIO.
+
+Units. Display-linear SDR is 1.0 at SDR peak (100 cd/m²). The scene-linear output has SDR
+reference white at 1.0, which ITU-R BT.2408 places at 203 cd/m²; a peak of ``P`` cd/m² is
+therefore the value ``P / 203``. Knobs named ``peak_nits`` are in cd/m² on that scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from hdr_plugin.color import DEFAULT_INPUT_SPACE, LINEAR_REC709, WORKING_SPACE, ColorContext
+from hdr_plugin.models._registry import ModelSpec, Parameter, register_model
+
+#: ITU-R BT.2408 HDR reference white, cd/m²: scene-linear 1.0.
+REFERENCE_WHITE_NITS = 203.0
+WEIGHTS_REC709 = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+WEIGHTS_REC2020 = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
+_EPS = 1e-8
+
+
+def _ratio_scale(rgb: np.ndarray, norm: np.ndarray, mapped: np.ndarray) -> np.ndarray:
+    """Scale ``rgb`` by ``mapped / norm`` per pixel, keeping chromaticity."""
+    ratio = np.where(norm > _EPS, mapped / np.maximum(norm, _EPS), 1.0)
+    return (rgb * ratio[..., None]).astype(np.float32)
+
+
+# --- Reinhard et al. 2002, "Photographic tone reproduction", eq. 4 -----------------------
+
+
+def tonemap_Reinhard(luminance: np.ndarray, white: float) -> np.ndarray:
+    """Extended Reinhard curve: L_d = L (1 + L / L_white²) / (1 + L).
+
+    Args:
+        luminance: scene luminance, >= 0.
+        white: L_white, the smallest luminance mapped to display 1.0 (> 1).
+
+    Returns:
+        Display-linear luminance in [0, 1] for ``luminance`` in [0, white].
+    """
+    lum = np.asarray(luminance, dtype=np.float64)
+    return lum * (1.0 + lum / (white * white)) / (1.0 + lum)
+
+
+def tonemap_inverse_Reinhard(display: np.ndarray, white: float) -> np.ndarray:
+    """Inverse of :func:`tonemap_Reinhard`: the positive root of L²/W² + (1 - L_d) L - L_d = 0.
+
+    Args:
+        display: display-linear luminance in [0, 1].
+        white: L_white of the forward curve; display 1.0 maps back to it.
+    """
+    ld = np.clip(np.asarray(display, dtype=np.float64), 0.0, 1.0)
+    b = 1.0 - ld
+    # 2c / (-b - sqrt(disc)) is the cancellation-free form of the positive root.
+    return 2.0 * ld / (b + np.sqrt(b * b + 4.0 * ld / (white * white)))
+
+
+# --- Hable 2010, "Filmic tonemapping for real-time rendering" (Uncharted 2) ----------------
+
+HABLE = {"A": 0.15, "B": 0.50, "C": 0.10, "D": 0.20, "E": 0.02, "F": 0.30}
+HABLE_WHITE = 11.2
+
+
+def _hable_curve(x: np.ndarray) -> np.ndarray:
+    a, b, c, d, e, f = (HABLE[k] for k in "ABCDEF")
+    return (x * (a * x + c * b) + d * e) / (x * (a * x + b) + d * f) - e / f
+
+
+def tonemap_Hable(x: np.ndarray, white: float = HABLE_WHITE) -> np.ndarray:
+    """Hable's filmic curve normalised so that ``white`` maps to display 1.0.
+
+    Args:
+        x: scene-linear values (exposure already applied), >= 0.
+        white: linear white point W.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    return _hable_curve(x) / _hable_curve(np.float64(white))
+
+
+def tonemap_inverse_Hable(display: np.ndarray, white: float = HABLE_WHITE) -> np.ndarray:
+    """Inverse of :func:`tonemap_Hable`, solving the rational curve's quadratic.
+
+    With g = y f(W) + E/F the curve gives A(1-g) x² + B(C-g) x + D(E-gF) = 0; the
+    positive root is returned.
+    """
+    a, b, c, d, e, f = (HABLE[k] for k in "ABCDEF")
+    y = np.clip(np.asarray(display, dtype=np.float64), 0.0, 1.0)
+    g = y * _hable_curve(np.float64(white)) + e / f
+    qa = a * (1.0 - g)
+    qb = b * (c - g)
+    qc = d * (e - g * f)
+    root = np.sqrt(np.maximum(qb * qb - 4.0 * qa * qc, 0.0))
+    safe = np.where(qb >= 0, qb + root, 1.0)
+    return np.where(qb >= 0, -2.0 * qc / np.where(safe == 0, 1.0, safe), (root - qb) / (2 * qa))
+
+
+# --- Möbius curve (mpv / libplacebo tone mapping, N. Haas) ----------------------------------
+
+
+def _mobius_coefficients(peak: float, knee: float) -> tuple[float, float, float]:
+    a = -knee * knee * (peak - 1.0) / (knee * knee - 2.0 * knee + peak)
+    b = (knee * knee - 2.0 * knee * peak + peak) / max(peak - 1.0, 1e-6)
+    k = (b + knee) ** 2 / (b - a)
+    return a, b, k
+
+
+def tonemap_Mobius(x: np.ndarray, peak: float, knee: float = 0.3) -> np.ndarray:
+    """Möbius curve: identity up to ``knee``, then k (x + a) / (x + b), with ``peak`` -> 1.
+
+    Args:
+        x: linear signal relative to SDR peak, in [0, peak].
+        peak: signal peak mapped to display 1.0 (> 1).
+        knee: end of the linear segment, in (0, 1).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    a, b, k = _mobius_coefficients(peak, knee)
+    return np.where(x <= knee, x, k * (x + a) / (x + b))
+
+
+def tonemap_inverse_Mobius(display: np.ndarray, peak: float, knee: float = 0.3) -> np.ndarray:
+    """Inverse of :func:`tonemap_Mobius`: x = (k a - y b) / (y - k) above the knee."""
+    y = np.clip(np.asarray(display, dtype=np.float64), 0.0, 1.0)
+    a, b, k = _mobius_coefficients(peak, knee)
+    return np.where(y <= knee, y, (k * a - y * b) / (y - k))
+
+
+# --- Report ITU-R BT.2446-1, Method A -------------------------------------------------------
+
+_KR, _KB = 0.2627, 0.0593
+_CB_SCALE, _CR_SCALE = 1.8814, 1.4746
+
+
+def _to_ycbcr(rgb_prime: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y = rgb_prime @ WEIGHTS_REC2020.astype(np.float64)
+    return y, (rgb_prime[..., 2] - y) / _CB_SCALE, (rgb_prime[..., 0] - y) / _CR_SCALE
+
+
+def _from_ycbcr(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+    r = y + _CR_SCALE * cr
+    b = y + _CB_SCALE * cb
+    g = (y - _KR * r - _KB * b) / (1.0 - _KR - _KB)
+    return np.stack([r, g, b], axis=-1)
+
+
+def tonemap_BT2446A(hdr: np.ndarray, peak_nits: float = 1000.0, sdr_nits: float = 100.0):
+    """BT.2446 Method A HDR -> SDR (Report ITU-R BT.2446-1 §4.1).
+
+    Args:
+        hdr: (..., 3) display-linear BT.2020 RGB, 1.0 = ``peak_nits``.
+        peak_nits: HDR peak luminance L_HDR, cd/m².
+        sdr_nits: SDR peak luminance L_SDR, cd/m².
+
+    Returns:
+        (..., 3) display-linear BT.2020 SDR RGB, 1.0 = ``sdr_nits``.
+    """
+    rgb_p = np.clip(np.asarray(hdr, dtype=np.float64), 0.0, 1.0) ** (1.0 / 2.4)
+    y, cb, cr = _to_ycbcr(rgb_p)
+    rho_hdr = 1.0 + 32.0 * (peak_nits / 10000.0) ** (1.0 / 2.4)
+    rho_sdr = 1.0 + 32.0 * (sdr_nits / 10000.0) ** (1.0 / 2.4)
+    yp = np.log1p((rho_hdr - 1.0) * y) / np.log(rho_hdr)
+    yc = np.where(
+        yp <= 0.7399,
+        1.0770 * yp,
+        np.where(yp < 0.9909, -1.1510 * yp * yp + 2.7811 * yp - 0.6302, 0.5 * yp + 0.5),
+    )
+    y_sdr = (rho_sdr**yc - 1.0) / (rho_sdr - 1.0)
+    scale = np.where(y > 0, y_sdr / np.maximum(1.1 * y, _EPS), 1.0)
+    cb_t, cr_t = cb * scale, cr * scale
+    y_t = y_sdr - np.maximum(0.1 * cr_t, 0.0)
+    return np.clip(_from_ycbcr(y_t, cb_t, cr_t), 0.0, 1.0) ** 2.4
+
+
+def tonemap_inverse_BT2446A(sdr: np.ndarray) -> np.ndarray:
+    """BT.2446 Method A SDR -> HDR (Report ITU-R BT.2446-1 §4.2, Table 4).
+
+    The published inverse is fitted for a 100 cd/m² SDR and a 1000 cd/m² HDR display.
+
+    Args:
+        sdr: (..., 3) display-linear BT.2020 RGB, 1.0 = 100 cd/m².
+
+    Returns:
+        (..., 3) display-linear BT.2020 RGB in cd/m² (0 to 1000).
+    """
+    rgb_p = np.clip(np.asarray(sdr, dtype=np.float64), 0.0, 1.0) ** (1.0 / 2.4)
+    y, cb, cr = _to_ycbcr(rgb_p)
+    y255 = 255.0 * y
+    exponent = np.where(
+        y255 <= 70.0,
+        1.8712e-5 * y255 * y255 - 2.7334e-3 * y255 + 1.3141,
+        2.8305e-6 * y255 * y255 - 7.4622e-4 * y255 + 1.2528,
+    )
+    y_hdr = np.power(y255, exponent)
+    scale = np.where(y > 0, 1.075 * y_hdr / np.maximum(y, _EPS), 1.0)
+    rgb_hdr = np.clip(_from_ycbcr(y_hdr, cb * scale, cr * scale), 0.0, 1000.0)
+    return 1000.0 * (rgb_hdr / 1000.0) ** 2.4
+
+
+# --- Report ITU-R BT.2446-1, Method C -------------------------------------------------------
+
+BT2446C = {"k1": 0.83802, "k3": 0.74204, "y_sdr_ip": 0.58535}
+
+
+def _bt2446c_constants() -> tuple[float, float, float, float, float]:
+    k1, k3, y_sdr_ip = BT2446C["k1"], BT2446C["k3"], BT2446C["y_sdr_ip"]
+    y_hdr_ip = y_sdr_ip / k1
+    k2 = k1 * y_hdr_ip * (1.0 - k3)
+    k4 = k1 * y_hdr_ip - k2 * np.log(1.0 - k3)
+    return k1, k2, k3, k4, y_hdr_ip
+
+
+def _crosstalk(rgb: np.ndarray, alpha: float) -> np.ndarray:
+    matrix = np.full((3, 3), alpha) + np.eye(3) * (1.0 - 3.0 * alpha)
+    return rgb @ matrix.T
+
+
+def _crosstalk_inverse(rgb: np.ndarray, alpha: float) -> np.ndarray:
+    matrix = (np.eye(3) - np.full((3, 3), alpha)) / (1.0 - 3.0 * alpha)
+    return rgb @ matrix.T
+
+
+def tonemap_BT2446C(hdr: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """BT.2446 Method C HDR -> SDR (Report ITU-R BT.2446-1 §6.1, without §6.1.8).
+
+    Crosstalk matrix, then a linear-plus-log curve on luminance Y with chromaticity kept,
+    then the inverse crosstalk matrix.
+
+    Args:
+        hdr: (..., 3) linear BT.2020 RGB relative to HDR reference white (1.0 = 203 cd/m²).
+        alpha: crosstalk amount, [0, 0.33].
+
+    Returns:
+        (..., 3) display-linear BT.2020 SDR RGB, 1.0 = 100 %.
+    """
+    k1, k2, k3, k4, y_hdr_ip = _bt2446c_constants()
+    rgb = _crosstalk(np.maximum(np.asarray(hdr, dtype=np.float64), 0.0), alpha)
+    y = rgb @ WEIGHTS_REC2020.astype(np.float64)
+    y_sdr = np.where(
+        y < y_hdr_ip, k1 * y, k2 * np.log(np.maximum(y / y_hdr_ip - k3, _EPS)) + k4
+    )
+    return _crosstalk_inverse(_ratio_scale(rgb, y, y_sdr).astype(np.float64), alpha)
+
+
+def tonemap_inverse_BT2446C(sdr: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """BT.2446 Method C SDR -> HDR (Report ITU-R BT.2446-1 §6.2): the exact inverse of §6.1.
+
+    Args:
+        sdr: (..., 3) display-linear BT.2020 SDR RGB, 1.0 = 100 %.
+        alpha: crosstalk amount used by the forward conversion.
+
+    Returns:
+        (..., 3) linear BT.2020 RGB relative to HDR reference white (1.0 = 203 cd/m²).
+    """
+    k1, k2, k3, k4, y_hdr_ip = _bt2446c_constants()
+    rgb = _crosstalk(np.maximum(np.asarray(sdr, dtype=np.float64), 0.0), alpha)
+    y = rgb @ WEIGHTS_REC2020.astype(np.float64)
+    y_hdr = np.where(y < k1 * y_hdr_ip, y / k1, y_hdr_ip * (np.exp((y - k4) / k2) + k3))
+    return _crosstalk_inverse(_ratio_scale(rgb, y, y_hdr).astype(np.float64), alpha)
+
+
+# --- Registered operators ---------------------------------------------------------------
+
+
+class AnalyticOperator:
+    """Display-encoded plate -> scene-linear Rec.2020 through one published curve.
+
+    Args:
+        spec: the registered spec.
+        color: OCIO context used to decode to ``working_space`` and to reach Rec.2020.
+        working_space: display-linear OCIO colourspace the curve is defined in.
+        expand: (H, W, 3) display-linear -> (H, W, 3) scene-linear (reference white 1.0),
+            both in ``working_space``.
+    """
+
+    weights_hash = None
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        color: ColorContext,
+        working_space: str,
+        expand: Callable[[np.ndarray], np.ndarray],
+    ) -> None:
+        self.spec = spec
+        self._color = color
+        self._working = working_space
+        self._expand = expand
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, 3) display-encoded in [0, 1] -> (H, W, 3) scene-linear Rec.2020."""
+        linear = self._color.convert(image, self.spec.input_encoding, self._working)
+        expanded = self._expand(np.clip(linear, 0.0, 1.0)).astype(np.float32)
+        return self._color.convert(expanded, self._working, WORKING_SPACE)
+
+
+PEAK_NITS = Parameter(
+    "peak_nits",
+    float,
+    1000.0,
+    "luminance the SDR peak (code value 1.0) expands to, cd/m² (203 cd/m² = 1.0)",
+    minimum=REFERENCE_WHITE_NITS * 1.01,
+    maximum=10000.0,
+)
+
+
+def _spec(name: str, description: str, paper: str, **kwargs) -> ModelSpec:
+    return ModelSpec(
+        name=name,
+        family="analytic",
+        kind="analytic",
+        description=description,
+        input_encoding=DEFAULT_INPUT_SPACE,
+        paper=paper,
+        licence="published formula",
+        **kwargs,
+    )
+
+
+LINEAR = _spec(
+    "linear",
+    "plain OCIO linearisation to Rec.2020, no expansion (SDR peak = reference white)",
+    "",
+)
+
+
+@register_model(LINEAR)
+def _linear(color: ColorContext) -> AnalyticOperator:
+    return AnalyticOperator(LINEAR, color, WORKING_SPACE, lambda rgb: rgb)
+
+
+INVERSE_REINHARD = _spec(
+    "inverse-reinhard",
+    "inverse extended Reinhard curve on luminance, hue kept",
+    "Reinhard et al., Photographic Tone Reproduction for Digital Images, SIGGRAPH 2002",
+    parameters=(PEAK_NITS,),
+)
+
+
+@register_model(INVERSE_REINHARD)
+def _inverse_reinhard(color: ColorContext, *, peak_nits: float) -> AnalyticOperator:
+    white = peak_nits / REFERENCE_WHITE_NITS
+
+    def expand(rgb: np.ndarray) -> np.ndarray:
+        lum = rgb @ WEIGHTS_REC709
+        return _ratio_scale(rgb, lum, tonemap_inverse_Reinhard(lum, white))
+
+    return AnalyticOperator(INVERSE_REINHARD, color, LINEAR_REC709, expand)
+
+
+INVERSE_HABLE = _spec(
+    "inverse-hable",
+    "inverse Hable filmic curve per channel (Uncharted 2 constants)",
+    "J. Hable, Filmic Tonemapping Operators / Uncharted 2 HDR Lighting, GDC 2010",
+    parameters=(PEAK_NITS,),
+)
+
+
+@register_model(INVERSE_HABLE)
+def _inverse_hable(color: ColorContext, *, peak_nits: float) -> AnalyticOperator:
+    peak = peak_nits / REFERENCE_WHITE_NITS
+
+    def expand(rgb: np.ndarray) -> np.ndarray:
+        return tonemap_inverse_Hable(rgb) * (peak / HABLE_WHITE)
+
+    return AnalyticOperator(INVERSE_HABLE, color, LINEAR_REC709, expand)
+
+
+INVERSE_MOBIUS = _spec(
+    "inverse-mobius",
+    "inverse Möbius curve on max(R,G,B): identity below the knee, expands highlights only",
+    "N. Haas, mpv/libplacebo 'mobius' tone mapping (Möbius transformation)",
+    parameters=(
+        PEAK_NITS,
+        Parameter(
+            "knee",
+            float,
+            0.3,
+            "display-linear level below which the plate is left linear, [0.05, 0.9]",
+            minimum=0.05,
+            maximum=0.9,
+        ),
+    ),
+)
+
+
+@register_model(INVERSE_MOBIUS)
+def _inverse_mobius(color: ColorContext, *, peak_nits: float, knee: float) -> AnalyticOperator:
+    peak = peak_nits / REFERENCE_WHITE_NITS
+
+    def expand(rgb: np.ndarray) -> np.ndarray:
+        norm = rgb.max(axis=-1)
+        return _ratio_scale(rgb, norm, tonemap_inverse_Mobius(norm, peak, knee))
+
+    return AnalyticOperator(INVERSE_MOBIUS, color, LINEAR_REC709, expand)
+
+
+BT2446A_INVERSE = _spec(
+    "bt2446a-inverse",
+    "ITU-R BT.2446 Method A SDR->HDR (fixed 100 -> 1000 cd/m² polynomial)",
+    "Report ITU-R BT.2446-1 (2021) §4.2, Table 4",
+)
+
+
+@register_model(BT2446A_INVERSE)
+def _bt2446a_inverse(color: ColorContext) -> AnalyticOperator:
+    def expand(rgb: np.ndarray) -> np.ndarray:
+        return tonemap_inverse_BT2446A(rgb) / REFERENCE_WHITE_NITS
+
+    return AnalyticOperator(BT2446A_INVERSE, color, WORKING_SPACE, expand)
+
+
+BT2446C_INVERSE = _spec(
+    "bt2446c-inverse",
+    "ITU-R BT.2446 Method C SDR->HDR: exact inverse of its linear+log luminance curve",
+    "Report ITU-R BT.2446-1 (2021) §6.2",
+    parameters=(
+        Parameter(
+            "alpha",
+            float,
+            0.05,
+            "crosstalk matrix amount (desaturates highlights before expansion), [0, 0.33]",
+            minimum=0.0,
+            maximum=0.33,
+        ),
+    ),
+)
+
+
+@register_model(BT2446C_INVERSE)
+def _bt2446c_inverse(color: ColorContext, *, alpha: float) -> AnalyticOperator:
+    def expand(rgb: np.ndarray) -> np.ndarray:
+        return tonemap_inverse_BT2446C(rgb, alpha)
+
+    return AnalyticOperator(BT2446C_INVERSE, color, WORKING_SPACE, expand)

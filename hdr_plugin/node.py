@@ -1,0 +1,239 @@
+"""ReconstructNode: the one entry point that the CLI, the panel and host adapters call.
+
+The node owns no files: hosts hand it pixels and get pixels back. Its settings are a
+frozen dataclass; :func:`node_parameters` describes the knobs as data so that each host
+can build its own widgets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hdr_plugin import __version__
+from hdr_plugin.color import DEFAULT_INPUT_SPACE, DEFAULT_OUTPUT_SPACE, WORKING_SPACE, ColorContext
+from hdr_plugin.errors import ConfigError
+from hdr_plugin.masks import DEFAULT_THRESHOLD, MATTE_CHANNELS, highlight_mask, mix
+from hdr_plugin.models import DEFAULT_MODEL, Parameter, create_model, get_spec, list_models
+
+
+@dataclass(frozen=True)
+class ReconstructSettings:
+    """Every knob of a reconstruction.
+
+    Attributes:
+        model: registry name of the model.
+        input_colorspace: OCIO colourspace of the plate; ``None`` means the file's
+            ``oiio:ColorSpace`` tag, else sRGB-encoded Rec.709.
+        output_colorspace: OCIO colourspace written (default Linear Rec.2020).
+        white_level: scene-linear value of SDR reference white in the output (1.0 <->
+            203 cd/m² per ITU-R BT.2408).
+        mask_threshold: τ of the highlight mask, display-encoded code value in [0, 1).
+        mix: 0 = plain linearisation, 1 = full reconstruction.
+        matte: file or sequence whose channel limits where the reconstruction applies.
+        matte_channel: ``A``, ``R``, ``G``, ``B`` or ``Y``.
+        model_options: model-specific knobs (see ``hdr-plugin models``).
+    """
+
+    model: str = DEFAULT_MODEL
+    input_colorspace: str | None = None
+    output_colorspace: str = DEFAULT_OUTPUT_SPACE
+    white_level: float = 1.0
+    mask_threshold: float = DEFAULT_THRESHOLD
+    mix: float = 1.0
+    matte: str | None = None
+    matte_channel: str = "A"
+    model_options: dict[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> ReconstructSettings:
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable knob values (for EXR provenance and shot configs)."""
+        return dataclasses.asdict(self)
+
+
+def node_parameters(color: ColorContext) -> tuple[Parameter, ...]:
+    """The node's knobs as data, with choices filled from the registry and OCIO config."""
+    spaces = tuple(color.colorspaces())
+    return (
+        Parameter(
+            "model",
+            str,
+            DEFAULT_MODEL,
+            "reconstruction model",
+            choices=tuple(spec.name for spec in list_models()),
+        ),
+        Parameter(
+            "input_colorspace",
+            str,
+            DEFAULT_INPUT_SPACE,
+            "OCIO colourspace of the plate",
+            choices=spaces,
+        ),
+        Parameter(
+            "output_colorspace",
+            str,
+            DEFAULT_OUTPUT_SPACE,
+            "OCIO colourspace written",
+            choices=spaces,
+        ),
+        Parameter(
+            "white_level",
+            float,
+            1.0,
+            "output value of SDR reference white (1.0 = 203 cd/m²)",
+            minimum=0.01,
+            maximum=100.0,
+        ),
+        Parameter(
+            "mask_threshold",
+            float,
+            DEFAULT_THRESHOLD,
+            "code value where the highlight mask starts, [0, 1)",
+            minimum=0.0,
+            maximum=0.999,
+        ),
+        Parameter("mix", float, 1.0, "0 = plain linearisation, 1 = full model", 0.0, 1.0),
+        Parameter(
+            "matte_channel", str, "A", "matte channel used as mask", choices=MATTE_CHANNELS
+        ),
+    )
+
+
+@dataclass
+class NodeOutput:
+    """What one call of :meth:`ReconstructNode.process_frame` produces.
+
+    Attributes:
+        rgb: (H, W, 3) float32 in the output colourspace.
+        highlight_mask: (H, W) float32 soft highlight mask of the plate.
+        input_colorspace: colourspace the plate was decoded from.
+    """
+
+    rgb: np.ndarray
+    highlight_mask: np.ndarray
+    input_colorspace: str
+
+
+class ReconstructNode:
+    """SDR plate -> scene-linear HDR, following the data path in ARCHITECTURE.md.
+
+    Building a node validates every knob (colourspaces, model and its options, ranges)
+    so that a render fails before its first frame, not in the middle.
+
+    Args:
+        settings: the knobs.
+        color: OCIO context; defaults to :meth:`ColorContext.resolve`.
+    """
+
+    def __init__(
+        self, settings: ReconstructSettings | None = None, color: ColorContext | None = None
+    ) -> None:
+        self.settings = settings or ReconstructSettings()
+        self.color = color or ColorContext.resolve()
+        s = self.settings
+        for param in node_parameters(self.color):
+            value = getattr(s, param.name)
+            if param.name.endswith("colorspace"):
+                if value is not None:
+                    self.color.canonical(value, knob=param.name.replace("_", " "))
+            else:
+                param.coerce(value)
+        self.spec = get_spec(s.model)
+        self.model = create_model(s.model, self.color, s.model_options)
+        self.model_options = self.spec.resolve_options(s.model_options)
+        self._linear = self.model if s.model == "linear" else create_model("linear", self.color)
+        self.output_colorspace = self.color.canonical(s.output_colorspace)
+        #: Seconds spent per stage since the node was built (``colour``, ``model``).
+        self.timings: Counter[str] = Counter()
+
+    def resolve_input_colorspace(self, tag: str | None = None, *, source: str = "") -> str:
+        """The plate's colourspace: the knob, else the file's tag, else sRGB Rec.709."""
+        if self.settings.input_colorspace:
+            return self.color.canonical(self.settings.input_colorspace, knob="input colorspace")
+        if tag:
+            return self.color.canonical(
+                tag,
+                knob="colourspace tag (oiio:ColorSpace)",
+                source=f"{source}; set --input-colorspace to override" if source else "",
+            )
+        return self.color.canonical(DEFAULT_INPUT_SPACE)
+
+    def process_frame(
+        self,
+        rgb: np.ndarray,
+        matte: np.ndarray | None = None,
+        *,
+        input_colorspace: str | None = None,
+    ) -> NodeOutput:
+        """Reconstruct one frame.
+
+        Args:
+            rgb: (H, W, 3) float32 plate in ``input_colorspace``.
+            matte: optional (H, W) weights in [0, 1] limiting where the model applies.
+            input_colorspace: colourspace of ``rgb`` when the settings name none.
+
+        Returns:
+            The output frame, its highlight mask and the input colourspace used.
+        """
+        if rgb.ndim != 3 or rgb.shape[-1] != 3:
+            raise ConfigError(f"expected an (H, W, 3) plate, got shape {rgb.shape}")
+        s = self.settings
+        source_space = self.resolve_input_colorspace(input_colorspace)
+
+        start = time.perf_counter()
+        encoded = self.color.convert(rgb, source_space, self.spec.input_encoding)
+        # Models see code values in [0, 1]; NaN/Inf pixels become black / peak.
+        np.nan_to_num(encoded, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+        np.clip(encoded, 0.0, 1.0, out=encoded)
+        mask = highlight_mask(encoded, s.mask_threshold)
+        colour_time = time.perf_counter() - start
+
+        start = time.perf_counter()
+        result = self.model(encoded)
+        self.timings["model"] += time.perf_counter() - start
+
+        start = time.perf_counter()
+        if self.model is not self._linear and (s.mix < 1.0 or matte is not None):
+            result = mix(self._linear(encoded), result, s.mix, matte)
+        if s.white_level != 1.0:
+            result *= np.float32(s.white_level)
+        out = self.color.convert(result, WORKING_SPACE, self.output_colorspace)
+        self.timings["colour"] += colour_time + time.perf_counter() - start
+        return NodeOutput(out, mask, source_space)
+
+    def process(self, image: np.ndarray, matte: np.ndarray | None = None) -> np.ndarray:
+        """Reconstruct an (H, W, 3) or (H, W, 4) image; alpha passes through untouched."""
+        if image.ndim != 3 or image.shape[-1] not in (3, 4):
+            raise ConfigError(f"expected an (H, W, 3|4) image, got shape {image.shape}")
+        out = self.process_frame(image[..., :3], matte).rgb
+        if image.shape[-1] == 4:
+            out = np.concatenate([out, image[..., 3:4].astype(np.float32)], axis=-1)
+        return out
+
+    def provenance(self) -> dict[str, Any]:
+        """EXR header attributes recording how the output was made."""
+        attributes: dict[str, Any] = {
+            "oiio:ColorSpace": self.output_colorspace,
+            "Software": f"hdr_plugin {__version__}",
+            "hdr_plugin:version": __version__,
+            "hdr_plugin:model": self.spec.name,
+            "hdr_plugin:modelKind": self.spec.kind,
+            "hdr_plugin:modelOptions": json.dumps(self.model_options, sort_keys=True),
+            "hdr_plugin:weightsHash": self.model.weights_hash or "none (analytic)",
+            "hdr_plugin:outputColorspace": self.output_colorspace,
+            "hdr_plugin:ocioConfig": self.color.config_path,
+            "hdr_plugin:knobs": json.dumps(self.settings.to_dict(), sort_keys=True),
+        }
+        chromaticities = self.color.chromaticities(self.output_colorspace)
+        if chromaticities is not None:
+            attributes["chromaticities"] = chromaticities
+        return attributes

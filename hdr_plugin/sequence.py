@@ -1,0 +1,138 @@
+"""Frame sequences and frame ranges, through fileseq.
+
+Patterns follow compositing conventions: ``plate.####.png`` (one ``#`` per digit, as in
+Nuke), ``plate.%04d.png``, ``plate.@@@@.png``, or an embedded range
+``plate.1001-1100#.png``. Frame ranges use fileseq syntax: ``1001-1100``,
+``1001-1100x2``, ``1,5,9-12``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import fileseq
+
+from hdr_plugin.errors import ConfigError, PlateError
+
+_PADDING = re.compile(r"#+|@+|%0?\d*d|\$F\d*")
+_MAX_LISTED = 8
+
+
+@dataclass(frozen=True)
+class FrameFile:
+    """One frame of a plate: its number (``None`` for a single image) and its file."""
+
+    frame: int | None
+    path: str
+
+
+def has_padding(pattern: str) -> bool:
+    """Whether ``pattern`` names a sequence (``####``, ``@@@@``, ``%04d``)."""
+    return bool(_PADDING.search(os.path.basename(pattern)))
+
+
+def parse_frames(frames: str) -> list[int]:
+    """Parse a frame range such as ``1001-1100x2`` into sorted unique frame numbers.
+
+    Raises:
+        ConfigError: the text is not a frame range.
+    """
+    try:
+        frame_set = fileseq.FrameSet(frames.replace(" ", ""))
+    except (fileseq.ParseException, ValueError) as exc:
+        raise ConfigError(
+            f"frame range {frames!r} is not valid (examples: 1001-1100, 1001-1100x2, 1,5,9-12)"
+        ) from exc
+    if frame_set.hasSubFrames():
+        raise ConfigError(f"frame range {frames!r}: subframes are not supported")
+    return sorted({int(f) for f in frame_set})
+
+
+def _sequence(pattern: str) -> fileseq.FileSequence:
+    try:
+        return fileseq.FileSequence(pattern, pad_style=fileseq.PAD_STYLE_HASH1)
+    except fileseq.ParseException as exc:
+        raise ConfigError(f"cannot parse sequence pattern {pattern!r}: {exc}") from exc
+
+
+def frame_path(pattern: str, frame: int | None) -> str:
+    """The file name of ``frame`` in ``pattern`` (``pattern`` itself for a single image)."""
+    if frame is None:
+        if has_padding(pattern):
+            raise ConfigError(f"{pattern!r} is a sequence pattern; a frame number is needed")
+        return pattern
+    if not has_padding(pattern):
+        return pattern
+    return _sequence(pattern).frame(frame)
+
+
+def _missing_message(pattern: str, missing: list[int]) -> str:
+    shown = ", ".join(str(f) for f in missing[:_MAX_LISTED])
+    more = f" and {len(missing) - _MAX_LISTED} more" if len(missing) > _MAX_LISTED else ""
+    first = frame_path(pattern, missing[0])
+    return f"{pattern}: missing frame(s) {shown}{more} (e.g. {first} does not exist)"
+
+
+def expand_input(pattern: str, frames: str | None = None) -> list[FrameFile]:
+    """List the files of a plate, checking that every requested frame exists.
+
+    Args:
+        pattern: a single image, or a sequence pattern (optionally with an embedded range).
+        frames: frame range to render; defaults to the embedded range, else every frame
+            found on disk (a gap in what is found counts as missing frames).
+
+    Raises:
+        ConfigError: ``frames`` given for a single image, or a bad range.
+        PlateError: no file matches, or frames are missing (the message lists them).
+    """
+    if not has_padding(pattern):
+        if frames:
+            raise ConfigError(f"--frames {frames} given, but {pattern} is a single image")
+        if not os.path.isfile(pattern):
+            raise PlateError(f"{pattern}: file not found")
+        return [FrameFile(None, pattern)]
+
+    sequence = _sequence(pattern)
+    template = pattern if sequence.frameSet() is None else _strip_range(sequence)
+    if frames:
+        wanted = parse_frames(frames)
+    elif sequence.frameSet() is not None:
+        wanted = sorted(int(f) for f in sequence.frameSet())
+    else:
+        try:
+            found = fileseq.findSequenceOnDisk(pattern, pad_style=fileseq.PAD_STYLE_HASH1)
+        except fileseq.FileSeqException:
+            raise PlateError(f"{pattern}: no frames found on disk") from None
+        present = sorted(int(f) for f in found.frameSet())
+        wanted = list(range(present[0], present[-1] + 1))
+
+    result = [FrameFile(f, frame_path(template, f)) for f in wanted]
+    missing = [item.frame for item in result if not os.path.isfile(item.path)]
+    if missing:
+        raise PlateError(_missing_message(template, missing))
+    return result
+
+
+def _strip_range(sequence: fileseq.FileSequence) -> str:
+    """``plate.1001-1100#.png`` -> ``plate.#.png`` (the pattern without its range)."""
+    return f"{sequence.dirname()}{sequence.basename()}{sequence.padding()}{sequence.extension()}"
+
+
+def output_files(pattern: str, inputs: list[FrameFile]) -> list[str]:
+    """Output file per input frame: frame N of the plate is written as frame N.
+
+    Raises:
+        ConfigError: a sequence written to a name without frame padding, or a single
+            image written to a pattern.
+    """
+    is_sequence = inputs and inputs[0].frame is not None
+    if is_sequence and not has_padding(pattern):
+        raise ConfigError(
+            f"output {pattern!r} has no frame padding; a sequence needs one, e.g. "
+            f"{os.path.splitext(pattern)[0]}.####.exr"
+        )
+    if not is_sequence and has_padding(pattern):
+        raise ConfigError(f"output {pattern!r} is a sequence pattern but the input is one image")
+    return [frame_path(pattern, item.frame) for item in inputs]
