@@ -44,6 +44,8 @@ class Image:
     def rgb(self) -> np.ndarray:
         """(H, W, 3) colour channels; grey images are repeated into R, G, B."""
         colour = [i for i, name in enumerate(self._short_names) if name != "A"]
+        if colour[:3] == [0, 1, 2]:
+            return self.pixels[..., :3]
         if len(colour) >= 3:
             return self.pixels[..., colour[:3]]
         return np.repeat(self.pixels[..., colour[:1]], 3, axis=-1)
@@ -93,8 +95,9 @@ def read_image(path: str | os.PathLike[str], *, frame: int | None = None) -> Ima
         spec = image_input.spec()
         pixels = image_input.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
         if pixels is None or image_input.has_error:
-            raise PlateError(f"{where}: cannot read pixels (truncated or corrupt?): "
-                             f"{_oiio_error(image_input)}")
+            raise PlateError(
+                f"{where}: cannot read pixels (truncated or corrupt?): {_oiio_error(image_input)}"
+            )
     finally:
         image_input.close()
     pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
@@ -155,7 +158,9 @@ def write_exr(
         raise OutputError(f"{final}: folder {final.parent} is not writable")
 
     height, width, nchannels = pixels.shape
-    spec = oiio.ImageSpec(width, height, nchannels, oiio.HALF if pixel_type == "half" else oiio.FLOAT)
+    spec = oiio.ImageSpec(
+        width, height, nchannels, oiio.HALF if pixel_type == "half" else oiio.FLOAT
+    )
     spec.channelnames = tuple(channels)
     if "A" in channels:
         spec.alpha_channel = list(channels).index("A")

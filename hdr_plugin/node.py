@@ -102,9 +102,7 @@ def node_parameters(color: ColorContext) -> tuple[Parameter, ...]:
             maximum=0.999,
         ),
         Parameter("mix", float, 1.0, "0 = plain linearisation, 1 = full model", 0.0, 1.0),
-        Parameter(
-            "matte_channel", str, "A", "matte channel used as mask", choices=MATTE_CHANNELS
-        ),
+        Parameter("matte_channel", str, "A", "matte channel used as mask", choices=MATTE_CHANNELS),
     )
 
 
@@ -140,14 +138,14 @@ class ReconstructNode:
         self.settings = settings or ReconstructSettings()
         self.color = color or ColorContext.resolve()
         s = self.settings
+        self.spec = get_spec(s.model)
         for param in node_parameters(self.color):
             value = getattr(s, param.name)
             if param.name.endswith("colorspace"):
                 if value is not None:
                     self.color.canonical(value, knob=param.name.replace("_", " "))
-            else:
+            elif param.name != "model":
                 param.coerce(value)
-        self.spec = get_spec(s.model)
         self.model = create_model(s.model, self.color, s.model_options)
         self.model_options = self.spec.resolve_options(s.model_options)
         self._linear = self.model if s.model == "linear" else create_model("linear", self.color)
@@ -190,10 +188,9 @@ class ReconstructNode:
         source_space = self.resolve_input_colorspace(input_colorspace)
 
         start = time.perf_counter()
-        encoded = self.color.convert(rgb, source_space, self.spec.input_encoding)
         # Models see code values in [0, 1]; NaN/Inf pixels become black / peak.
-        np.nan_to_num(encoded, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
-        np.clip(encoded, 0.0, 1.0, out=encoded)
+        encoded = np.clip(self.color.convert(rgb, source_space, self.spec.input_encoding), 0.0, 1.0)
+        np.nan_to_num(encoded, copy=False, nan=0.0)
         mask = highlight_mask(encoded, s.mask_threshold)
         colour_time = time.perf_counter() - start
 
@@ -205,7 +202,7 @@ class ReconstructNode:
         if self.model is not self._linear and (s.mix < 1.0 or matte is not None):
             result = mix(self._linear(encoded), result, s.mix, matte)
         if s.white_level != 1.0:
-            result *= np.float32(s.white_level)
+            result = result * np.float32(s.white_level)
         out = self.color.convert(result, WORKING_SPACE, self.output_colorspace)
         self.timings["colour"] += colour_time + time.perf_counter() - start
         return NodeOutput(out, mask, source_space)

@@ -120,9 +120,7 @@ def render(
             timings["read"] += time.perf_counter() - start
 
             try:
-                result = node.process_frame(
-                    image.rgb, matte, input_colorspace=image.colorspace
-                )
+                result = node.process_frame(image.rgb, matte, input_colorspace=image.colorspace)
             except HdrPluginError as exc:
                 raise type(exc)(f"{item.path} ({where}): {exc}") from exc
 
@@ -162,4 +160,3 @@ def render(
 
     timings.update(node.timings)
     return RenderResult(written, timings)
-

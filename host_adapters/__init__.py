@@ -1,0 +1,1 @@
+"""Host adapters (Nuke-style node, standalone viewer); they import the core and ui."""

@@ -85,7 +85,7 @@ def main() -> int:
         out.write_image(np.round(encoded * 255).astype(np.uint8))
         out.close()
     clipped = float((views[FRAME_COUNT // 2] * exposure >= 1).any(axis=-1).mean())
-    print(f"wrote {FRAME_COUNT} frames to {args.out} (exposure x{exposure:.3f}, {clipped:.1%} clipped)")
+    print(f"wrote {FRAME_COUNT} frames to {args.out} (x{exposure:.3f}, {clipped:.1%} clipped)")
     return 0
 
 

@@ -11,8 +11,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from hdr_plugin.color import ColorContext  # noqa: E402
-from hdr_plugin.ocio_configs import BUNDLED_CONFIG  # noqa: E402
+from hdr_plugin.ocio_configs import BUNDLED_CONFIG
+
+from hdr_plugin.color import ColorContext
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_PLATES = REPO / "samples" / "plates"

@@ -55,7 +55,9 @@ def test_clipped_white_expands_above_reference_white(name, color):
 
 
 def test_linear_maps_sdr_white_to_reference_white(color):
-    np.testing.assert_allclose(create_model("linear", color)(np.ones((1, 1, 3), np.float32)), 1.0, rtol=1e-4)
+    np.testing.assert_allclose(
+        create_model("linear", color)(np.ones((1, 1, 3), np.float32)), 1.0, rtol=1e-4
+    )
 
 
 def test_peak_option_sets_the_value_of_clipped_white(color):

@@ -205,9 +205,7 @@ def get_spec(name: str) -> ModelSpec:
         raise ModelError(f"unknown model {name!r}; registered models: {names}") from None
 
 
-def create_model(
-    name: str, color: ColorContext, options: Mapping[str, Any] | None = None
-) -> Model:
+def create_model(name: str, color: ColorContext, options: Mapping[str, Any] | None = None) -> Model:
     """Build model ``name`` with validated ``options`` for the given OCIO context."""
     spec = get_spec(name)
     resolved = spec.resolve_options(options)

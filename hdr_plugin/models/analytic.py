@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, LINEAR_REC709, WORKING_SPACE, ColorContext
+from hdr_plugin.masks import max_rgb
 from hdr_plugin.models._registry import ModelSpec, Parameter, register_model
 
 #: ITU-R BT.2408 HDR reference white, cd/m²: scene-linear 1.0.
@@ -26,10 +27,16 @@ WEIGHTS_REC2020 = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
 _EPS = 1e-8
 
 
+def _float(x: np.ndarray) -> np.ndarray:
+    """``x`` as floats: float32 stays float32 (the render path), anything else is float64."""
+    x = np.asarray(x)
+    return x if x.dtype == np.float32 else x.astype(np.float64)
+
+
 def _ratio_scale(rgb: np.ndarray, norm: np.ndarray, mapped: np.ndarray) -> np.ndarray:
     """Scale ``rgb`` by ``mapped / norm`` per pixel, keeping chromaticity."""
     ratio = np.where(norm > _EPS, mapped / np.maximum(norm, _EPS), 1.0)
-    return (rgb * ratio[..., None]).astype(np.float32)
+    return rgb * ratio[..., None].astype(rgb.dtype, copy=False)
 
 
 # --- Reinhard et al. 2002, "Photographic tone reproduction", eq. 4 -----------------------
@@ -45,7 +52,7 @@ def tonemap_Reinhard(luminance: np.ndarray, white: float) -> np.ndarray:
     Returns:
         Display-linear luminance in [0, 1] for ``luminance`` in [0, white].
     """
-    lum = np.asarray(luminance, dtype=np.float64)
+    lum = _float(luminance)
     return lum * (1.0 + lum / (white * white)) / (1.0 + lum)
 
 
@@ -56,7 +63,7 @@ def tonemap_inverse_Reinhard(display: np.ndarray, white: float) -> np.ndarray:
         display: display-linear luminance in [0, 1].
         white: L_white of the forward curve; display 1.0 maps back to it.
     """
-    ld = np.clip(np.asarray(display, dtype=np.float64), 0.0, 1.0)
+    ld = np.clip(_float(display), 0.0, 1.0)
     b = 1.0 - ld
     # 2c / (-b - sqrt(disc)) is the cancellation-free form of the positive root.
     return 2.0 * ld / (b + np.sqrt(b * b + 4.0 * ld / (white * white)))
@@ -80,8 +87,8 @@ def tonemap_Hable(x: np.ndarray, white: float = HABLE_WHITE) -> np.ndarray:
         x: scene-linear values (exposure already applied), >= 0.
         white: linear white point W.
     """
-    x = np.asarray(x, dtype=np.float64)
-    return _hable_curve(x) / _hable_curve(np.float64(white))
+    x = _float(x)
+    return _hable_curve(x) / float(_hable_curve(np.float64(white)))
 
 
 def tonemap_inverse_Hable(display: np.ndarray, white: float = HABLE_WHITE) -> np.ndarray:
@@ -91,8 +98,8 @@ def tonemap_inverse_Hable(display: np.ndarray, white: float = HABLE_WHITE) -> np
     positive root is returned.
     """
     a, b, c, d, e, f = (HABLE[k] for k in "ABCDEF")
-    y = np.clip(np.asarray(display, dtype=np.float64), 0.0, 1.0)
-    g = y * _hable_curve(np.float64(white)) + e / f
+    y = np.clip(_float(display), 0.0, 1.0)
+    g = y * float(_hable_curve(np.float64(white))) + e / f
     qa = a * (1.0 - g)
     qb = b * (c - g)
     qc = d * (e - g * f)
@@ -119,14 +126,14 @@ def tonemap_Mobius(x: np.ndarray, peak: float, knee: float = 0.3) -> np.ndarray:
         peak: signal peak mapped to display 1.0 (> 1).
         knee: end of the linear segment, in (0, 1).
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = _float(x)
     a, b, k = _mobius_coefficients(peak, knee)
     return np.where(x <= knee, x, k * (x + a) / (x + b))
 
 
 def tonemap_inverse_Mobius(display: np.ndarray, peak: float, knee: float = 0.3) -> np.ndarray:
     """Inverse of :func:`tonemap_Mobius`: x = (k a - y b) / (y - k) above the knee."""
-    y = np.clip(np.asarray(display, dtype=np.float64), 0.0, 1.0)
+    y = np.clip(_float(display), 0.0, 1.0)
     a, b, k = _mobius_coefficients(peak, knee)
     return np.where(y <= knee, y, (k * a - y * b) / (y - k))
 
@@ -138,7 +145,7 @@ _CB_SCALE, _CR_SCALE = 1.8814, 1.4746
 
 
 def _to_ycbcr(rgb_prime: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    y = rgb_prime @ WEIGHTS_REC2020.astype(np.float64)
+    y = rgb_prime @ WEIGHTS_REC2020.astype(rgb_prime.dtype)
     return y, (rgb_prime[..., 2] - y) / _CB_SCALE, (rgb_prime[..., 0] - y) / _CR_SCALE
 
 
@@ -160,7 +167,7 @@ def tonemap_BT2446A(hdr: np.ndarray, peak_nits: float = 1000.0, sdr_nits: float 
     Returns:
         (..., 3) display-linear BT.2020 SDR RGB, 1.0 = ``sdr_nits``.
     """
-    rgb_p = np.clip(np.asarray(hdr, dtype=np.float64), 0.0, 1.0) ** (1.0 / 2.4)
+    rgb_p = np.clip(_float(hdr), 0.0, 1.0) ** (1.0 / 2.4)
     y, cb, cr = _to_ycbcr(rgb_p)
     rho_hdr = 1.0 + 32.0 * (peak_nits / 10000.0) ** (1.0 / 2.4)
     rho_sdr = 1.0 + 32.0 * (sdr_nits / 10000.0) ** (1.0 / 2.4)
@@ -188,7 +195,7 @@ def tonemap_inverse_BT2446A(sdr: np.ndarray) -> np.ndarray:
     Returns:
         (..., 3) display-linear BT.2020 RGB in cd/m² (0 to 1000).
     """
-    rgb_p = np.clip(np.asarray(sdr, dtype=np.float64), 0.0, 1.0) ** (1.0 / 2.4)
+    rgb_p = np.clip(_float(sdr), 0.0, 1.0) ** (1.0 / 2.4)
     y, cb, cr = _to_ycbcr(rgb_p)
     y255 = 255.0 * y
     exponent = np.where(
@@ -217,12 +224,12 @@ def _bt2446c_constants() -> tuple[float, float, float, float, float]:
 
 def _crosstalk(rgb: np.ndarray, alpha: float) -> np.ndarray:
     matrix = np.full((3, 3), alpha) + np.eye(3) * (1.0 - 3.0 * alpha)
-    return rgb @ matrix.T
+    return rgb @ matrix.T.astype(rgb.dtype)
 
 
 def _crosstalk_inverse(rgb: np.ndarray, alpha: float) -> np.ndarray:
     matrix = (np.eye(3) - np.full((3, 3), alpha)) / (1.0 - 3.0 * alpha)
-    return rgb @ matrix.T
+    return rgb @ matrix.T.astype(rgb.dtype)
 
 
 def tonemap_BT2446C(hdr: np.ndarray, alpha: float = 0.05) -> np.ndarray:
@@ -239,12 +246,10 @@ def tonemap_BT2446C(hdr: np.ndarray, alpha: float = 0.05) -> np.ndarray:
         (..., 3) display-linear BT.2020 SDR RGB, 1.0 = 100 %.
     """
     k1, k2, k3, k4, y_hdr_ip = _bt2446c_constants()
-    rgb = _crosstalk(np.maximum(np.asarray(hdr, dtype=np.float64), 0.0), alpha)
-    y = rgb @ WEIGHTS_REC2020.astype(np.float64)
-    y_sdr = np.where(
-        y < y_hdr_ip, k1 * y, k2 * np.log(np.maximum(y / y_hdr_ip - k3, _EPS)) + k4
-    )
-    return _crosstalk_inverse(_ratio_scale(rgb, y, y_sdr).astype(np.float64), alpha)
+    rgb = _crosstalk(np.maximum(_float(hdr), 0.0), alpha)
+    y = rgb @ WEIGHTS_REC2020.astype(rgb.dtype)
+    y_sdr = np.where(y < y_hdr_ip, k1 * y, k2 * np.log(np.maximum(y / y_hdr_ip - k3, _EPS)) + k4)
+    return _crosstalk_inverse(_ratio_scale(rgb, y, y_sdr), alpha)
 
 
 def tonemap_inverse_BT2446C(sdr: np.ndarray, alpha: float = 0.05) -> np.ndarray:
@@ -258,10 +263,10 @@ def tonemap_inverse_BT2446C(sdr: np.ndarray, alpha: float = 0.05) -> np.ndarray:
         (..., 3) linear BT.2020 RGB relative to HDR reference white (1.0 = 203 cd/m²).
     """
     k1, k2, k3, k4, y_hdr_ip = _bt2446c_constants()
-    rgb = _crosstalk(np.maximum(np.asarray(sdr, dtype=np.float64), 0.0), alpha)
-    y = rgb @ WEIGHTS_REC2020.astype(np.float64)
+    rgb = _crosstalk(np.maximum(_float(sdr), 0.0), alpha)
+    y = rgb @ WEIGHTS_REC2020.astype(rgb.dtype)
     y_hdr = np.where(y < k1 * y_hdr_ip, y / k1, y_hdr_ip * (np.exp((y - k4) / k2) + k3))
-    return _crosstalk_inverse(_ratio_scale(rgb, y, y_hdr).astype(np.float64), alpha)
+    return _crosstalk_inverse(_ratio_scale(rgb, y, y_hdr), alpha)
 
 
 # --- Registered operators ---------------------------------------------------------------
@@ -394,7 +399,7 @@ def _inverse_mobius(color: ColorContext, *, peak_nits: float, knee: float) -> An
     peak = peak_nits / REFERENCE_WHITE_NITS
 
     def expand(rgb: np.ndarray) -> np.ndarray:
-        norm = rgb.max(axis=-1)
+        norm = max_rgb(rgb)
         return _ratio_scale(rgb, norm, tonemap_inverse_Mobius(norm, peak, knee))
 
     return AnalyticOperator(INVERSE_MOBIUS, color, LINEAR_REC709, expand)
