@@ -1,0 +1,27 @@
+# Two commands on a fresh machine: `make demo` (render the sample plates) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[ui,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hdr-plugin render samples/plates/pan.####.png -o renders/sample/pan.####.exr
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_render.py
+
+clean:
+	rm -rf $(VENV) renders bench_results
