@@ -194,3 +194,33 @@ def test_bad_input_via_entry_point_exits_non_zero(tmp_path):
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.strip() == f"hdr-plugin: error: {tmp_path / 'x.png'}: file not found"
+
+
+def test_matte_sequence_is_matched_frame_by_frame(capsys, tmp_path, plate_sequence):
+    mattes = tmp_path / "mattes"
+    mattes.mkdir()
+    for frame in range(1001, 1006):
+        value = 1.0 if frame == 1003 else 0.0
+        write_image(mattes / f"roto.{frame}.png", np.full((32, 48, 1), value, np.float32))
+    out = tmp_path / "out" / "hdr.####.exr"
+    code, _, err = run(
+        capsys, "render", str(plate_sequence), "-o", str(out), "--matte",
+        str(mattes / "roto.####.png"), "--write-masks", "--no-progress",
+    )  # fmt: skip
+    assert code == 0, err
+    with_matte, spec = read_exr(tmp_path / "out" / "hdr.1003.exr")
+    without, _ = read_exr(tmp_path / "out" / "hdr.1002.exr")
+    assert spec.channelnames == ("R", "G", "B", "mask.highlight", "mask.matte")
+    assert with_matte[..., 4].min() == 1.0 and without[..., 4].max() == 0.0
+    assert with_matte[..., :3].max() > 4.0 and without[..., :3].max() <= 1.0 + 1e-3
+
+
+def test_missing_matte_frame_is_named(capsys, tmp_path, plate_sequence):
+    mattes = tmp_path / "mattes"
+    mattes.mkdir()
+    write_image(mattes / "roto.1001.png", np.ones((32, 48, 1), np.float32))
+    code, _, err = run(
+        capsys, "render", str(plate_sequence), "-o", str(tmp_path / "o.####.exr"),
+        "--matte", str(mattes / "roto.####.png"),
+    )  # fmt: skip
+    assert_one_line_error(code, err, "roto.####.png", "missing frame(s) 1002")

@@ -136,3 +136,11 @@ def test_provenance_names_model_spaces_and_knobs(color):
     assert attributes["hdr_plugin:outputColorspace"] == "Linear Rec.2020"
     assert '"mix": 0.5' in attributes["hdr_plugin:knobs"]
     assert attributes["chromaticities"][:2] == pytest.approx((0.708, 0.292))
+
+
+def test_process_does_not_modify_its_input(color):
+    plate = gradient_plate()
+    plate[0, 0] = np.nan
+    before = plate.copy()
+    node(color, output_colorspace="Linear Rec.2020").process(plate)
+    np.testing.assert_array_equal(plate, before)
