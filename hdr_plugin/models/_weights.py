@@ -1,0 +1,134 @@
+"""Weights on disk: safetensors plus a JSON model card, never an unpickled file.
+
+A ``.pt``/``.pth`` file is a pickle and can run code when loaded. Shipped and trained
+weights are safetensors; the only pickles accepted are third-party state dicts a user
+already has (e.g. an ImageNet backbone), and only through ``torch.load(weights_only=True)``,
+which refuses anything but tensors and plain containers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from hdr_plugin.errors import ModelError
+
+PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl")
+
+
+def file_hash(path: str | os.PathLike[str]) -> str:
+    """``sha256:<hex>`` of a file, recorded in EXR provenance and model cards."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def card_path(weights: str | os.PathLike[str]) -> Path:
+    """The model card that sits beside a weights file (``x.safetensors`` -> ``x.json``)."""
+    return Path(weights).with_suffix(".json")
+
+
+def save_weights(module: nn.Module, path: str | os.PathLike[str], card: Mapping[str, Any]) -> str:
+    """Write ``module``'s state dict as safetensors and ``card`` as JSON beside it.
+
+    Returns:
+        The weights hash, also stored in the card as ``weights_hash``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        name: tensor.detach().cpu().contiguous() for name, tensor in module.state_dict().items()
+    }
+    save_file(state, str(path))
+    digest = file_hash(path)
+    card_path(path).write_text(json.dumps({**card, "weights_hash": digest}, indent=2) + "\n")
+    return digest
+
+
+def read_card(weights: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON model card beside ``weights`` ({} when there is none)."""
+    path = card_path(weights)
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"model card {path} is not valid JSON: {exc}") from exc
+
+
+def load_state_dict(
+    path: str | os.PathLike[str], *, allow_torch_state_dict: bool = False
+) -> dict[str, torch.Tensor]:
+    """Load tensors from a safetensors file (or, when allowed, a tensors-only torch file).
+
+    Args:
+        path: ``.safetensors`` file; or a ``.pt``/``.pth`` state dict when
+            ``allow_torch_state_dict`` is set (e.g. a user's ImageNet backbone).
+        allow_torch_state_dict: accept torch files through ``weights_only=True``.
+
+    Raises:
+        ModelError: missing file, a pickle where safetensors is required, a pickle that
+            holds more than tensors, or a corrupt file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"weights file {path} not found")
+    if path.suffix.lower() in PICKLE_SUFFIXES or _looks_like_pickle(path):
+        if not allow_torch_state_dict:
+            raise ModelError(
+                f"{path} is a pickle (torch.save) file; hdr_plugin loads weights only from "
+                "safetensors. Convert it with safetensors.torch.save_file(state_dict, ...)"
+            )
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises UnpicklingError and others for unsafe content
+            raise ModelError(f"{path}: refused, not a plain tensor state dict ({exc})") from exc
+        if not isinstance(state, Mapping) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()
+        ):
+            raise ModelError(f"{path}: expected a state dict of tensors")
+        return dict(state)
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
+
+
+def _looks_like_pickle(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+    # Raw pickles start with PROTO (0x80); torch.save's zip container starts with "PK".
+    return head[:1] == b"\x80" or head == b"PK"
+
+
+def apply_state_dict(module: nn.Module, state: Mapping[str, torch.Tensor], *, source: str) -> None:
+    """Load ``state`` into ``module`` strictly, naming the first layer that does not fit.
+
+    Raises:
+        ModelError: a missing or unexpected key, or a shape mismatch, with the layer name
+            and both shapes.
+    """
+    expected = module.state_dict()
+    for name, tensor in expected.items():
+        if name not in state:
+            raise ModelError(f"{source}: no weights for layer {name!r} {tuple(tensor.shape)}")
+        if tuple(state[name].shape) != tuple(tensor.shape):
+            raise ModelError(
+                f"{source}: layer {name!r} has shape {tuple(state[name].shape)} in the file "
+                f"but {tuple(tensor.shape)} in the model (wrong width or depth?)"
+            )
+    unexpected = sorted(set(state) - set(expected))
+    if unexpected:
+        raise ModelError(f"{source}: unexpected layer {unexpected[0]!r} (file is another model?)")
+    module.load_state_dict(dict(state), strict=True)
