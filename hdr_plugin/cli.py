@@ -18,6 +18,7 @@ from hdr_plugin.errors import ConfigError, HdrPluginError
 from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES
 from hdr_plugin.masks import MATTE_CHANNELS
 from hdr_plugin.models import DEFAULT_MODEL, list_models
+from hdr_plugin.models._neural import has_weights
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
 from hdr_plugin.render import RenderJob, render
 
@@ -150,9 +151,9 @@ def render_command(
 def models_command() -> None:
     """List the registered models, their options and whether they can render."""
     for spec in list_models():
-        status = "ready" if spec.weights is None else f"weights: {spec.weights}"
+        status = "ready" if has_weights(spec) else "NO WEIGHTS (will not render)"
         default = " (default)" if spec.name == DEFAULT_MODEL else ""
-        click.echo(f"{spec.name:<18} {spec.kind:<8} {status:<8} {spec.description}{default}")
+        click.echo(f"{spec.name:<16} {spec.kind:<8} {status:<28} {spec.description}{default}")
         for param in spec.parameters:
             click.echo(f"{'':<20}-O {param.name}={param.default}  {param.description}")
 

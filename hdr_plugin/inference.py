@@ -53,12 +53,14 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
 
 @dataclass(frozen=True)
 class Tile:
-    """A tile's window in the frame: rows [y0, y1), columns [x0, x1)."""
+    """A tile's window: rows [y0, y1), columns [x0, x1) of a frame_height x frame_width frame."""
 
     y0: int
     y1: int
     x0: int
     x1: int
+    frame_height: int
+    frame_width: int
 
 
 def _starts(length: int, tile: int, overlap: int, multiple: int) -> list[int]:
@@ -83,7 +85,7 @@ def tile_grid(height: int, width: int, tile: int, overlap: int, multiple: int = 
     if overlap >= tile:
         raise ValueError(f"overlap {overlap} must be smaller than the tile {tile}")
     return [
-        Tile(y, min(y + tile, height), x, min(x + tile, width))
+        Tile(y, min(y + tile, height), x, min(x + tile, width), height, width)
         for y in _starts(height, tile, overlap, multiple)
         for x in _starts(width, tile, overlap, multiple)
     ]
@@ -101,7 +103,7 @@ def _ramp(length: int, start_inner: bool, end_inner: bool, margin: int, ramp: in
 
 
 def run_tiled(
-    fn: Callable[[torch.Tensor], torch.Tensor],
+    fn: Callable[[torch.Tensor, Tile], torch.Tensor],
     x: torch.Tensor,
     *,
     tile: int,
@@ -111,7 +113,7 @@ def run_tiled(
     """Apply a fully convolutional ``fn`` to (N, C, H, W) ``x`` tile by tile.
 
     Args:
-        fn: maps (N, C, h, w) to (N, C_out, h, w) for any tile size.
+        fn: maps an (N, C, h, w) tile and its window to (N, C_out, h, w).
         x: input already padded to ``multiple``.
         tile: tile edge in pixels (a multiple of ``multiple``).
         receptive_field: context each output pixel depends on, in pixels.
@@ -125,11 +127,11 @@ def run_tiled(
     overlap = -(-(2 * margin + 2 * multiple) // multiple) * multiple
     grid = tile_grid(height, width, tile, overlap, multiple)
     if len(grid) == 1:
-        return fn(x).float()
+        return fn(x, grid[0]).float()
     out = None
     total = torch.zeros(height, width, device=x.device)
     for t in grid:
-        result = fn(x[..., t.y0 : t.y1, t.x0 : t.x1]).float()
+        result = fn(x[..., t.y0 : t.y1, t.x0 : t.x1], t).float()
         ramp = max(overlap - 2 * margin - 1, 0)
         wy = _ramp(t.y1 - t.y0, t.y0 > 0, t.y1 < height, margin, ramp)
         wx = _ramp(t.x1 - t.x0, t.x0 > 0, t.x1 < width, margin, ramp)

@@ -139,6 +139,10 @@ class ReconstructNode:
         self.color = color or ColorContext.resolve()
         s = self.settings
         self.spec = get_spec(s.model)
+        options = dict(s.model_options)
+        if any(p.name == "mask_threshold" for p in self.spec.parameters):
+            # Models that blend by the highlight mask share the node's threshold knob.
+            options.setdefault("mask_threshold", s.mask_threshold)
         for param in node_parameters(self.color):
             value = getattr(s, param.name)
             if param.name.endswith("colorspace"):
@@ -146,8 +150,8 @@ class ReconstructNode:
                     self.color.canonical(value, knob=param.name.replace("_", " "))
             elif param.name != "model":
                 param.coerce(value)
-        self.model = create_model(s.model, self.color, s.model_options)
-        self.model_options = self.spec.resolve_options(s.model_options)
+        self.model_options = self.spec.resolve_options(options)
+        self.model = create_model(s.model, self.color, options)
         self._linear = self.model if s.model == "linear" else create_model("linear", self.color)
         self.output_colorspace = self.color.canonical(s.output_colorspace)
         #: Seconds spent per stage since the node was built (``colour``, ``model``).

@@ -56,7 +56,9 @@ def test_tiled_equals_whole_frame(layers, tile):
     x = torch.rand(1, 3, 96, 136)
     with torch.inference_mode():
         whole = net(x)
-        tiled = run_tiled(net, x, tile=tile, receptive_field=2 * layers + 1, multiple=8)
+        tiled = run_tiled(
+            lambda t, _: net(t), x, tile=tile, receptive_field=2 * layers + 1, multiple=8
+        )
     difference = (whole - tiled).abs().max().item()
     assert difference < 1e-5, difference
 
@@ -64,8 +66,8 @@ def test_tiled_equals_whole_frame(layers, tile):
 def test_single_tile_frame_runs_once():
     calls = []
 
-    def fn(t):
-        calls.append(t.shape)
+    def fn(t, window):
+        calls.append(window)
         return t * 2
 
     x = torch.rand(1, 3, 32, 32)

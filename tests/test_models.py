@@ -14,10 +14,11 @@ from hdr_plugin.models import (
 )
 from tests.conftest import gradient_plate
 
-MODEL_NAMES = [spec.name for spec in list_models()]
+MODEL_NAMES = [spec.name for spec in list_models() if spec.kind == "analytic"]
 
 
-def test_registry_has_the_published_operators():
+def test_registry_has_the_published_operators_and_networks():
+    assert {"unet-native", "hybrid-mnv3", "singlehdr", "layered"} <= {s.name for s in list_models()}
     assert {
         "linear",
         "inverse-reinhard",

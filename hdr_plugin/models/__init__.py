@@ -1,10 +1,10 @@
 """Model registry and the built-in model families.
 
-Importing this package registers the built-in models; look them up with
-:func:`get_spec`, :func:`list_models` and :func:`create_model`.
+Importing this package registers every built-in model. The learned families register
+plain specs; torch is imported only when one of them is built.
 """
 
-from hdr_plugin.models import analytic as _analytic  # noqa: F401  (registers operators)
+from hdr_plugin.models import analytic, hybrid, layered, singlehdr, unet  # noqa: F401
 from hdr_plugin.models._registry import (
     ModelSpec,
     Parameter,

@@ -1,0 +1,225 @@
+"""Machinery shared by the learned models: whole-frame statistics and the frame wrapper.
+
+:class:`TorchModel` runs an ``nn.Module`` on NumPy frames through
+:mod:`hdr_plugin.inference`.
+
+Whole-frame statistics. Some layers look at the whole frame (squeeze-excite pooling,
+instance normalisation, a CRF estimate, an edge-preserving base layer). When a frame is
+processed in tiles, those statistics are computed once on a downscaled copy of the full
+frame ("record"), then every tile reuses them ("replay"), so tiles agree with each other
+and a shot does not flicker with the tiling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hdr_plugin.color import WORKING_SPACE, ColorContext
+from hdr_plugin.errors import ModelError
+from hdr_plugin.inference import (
+    Tile,
+    inference_dtype,
+    pad_to_multiple,
+    run_tiled,
+    select_device,
+)
+from hdr_plugin.models._neural import WEIGHTS_ENV, weights_path
+from hdr_plugin.models._registry import ModelSpec
+from hdr_plugin.models._weights import apply_state_dict, file_hash, load_state_dict, read_card
+
+
+class FrameStatistic(nn.Module):
+    """A layer whose output depends on a statistic of the whole frame.
+
+    Subclasses implement :meth:`statistic` and call :meth:`frame_statistic` in
+    ``forward``. Mode ``live`` computes from the input, ``record`` computes and stores,
+    ``replay`` returns what was stored.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mode = "live"
+        self._stored: Any = None
+
+    def statistic(self, x: torch.Tensor) -> Any:
+        raise NotImplementedError
+
+    def frame_statistic(self, x: torch.Tensor) -> Any:
+        if self.mode == "replay":
+            if self._stored is None:
+                raise ModelError(f"{type(self).__name__}: replay before record")
+            return self._stored
+        value = self.statistic(x)
+        if self.mode == "record":
+            self._stored = value
+        return value
+
+
+@contextmanager
+def statistics_mode(net: nn.Module, mode: str) -> Iterator[None]:
+    """Set every :class:`FrameStatistic` of ``net`` to ``mode`` for the block."""
+    layers = [m for m in net.modules() if isinstance(m, FrameStatistic)]
+    for layer in layers:
+        layer.mode = mode
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.mode = "live"
+            if mode == "replay":
+                layer._stored = None
+
+
+class GlobalInstanceNorm2d(FrameStatistic):
+    """Instance normalisation (affine) whose mean/variance can come from the full frame.
+
+    Args:
+        channels: number of channels.
+        eps: added to the variance.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def statistic(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)
+        return mean, var
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean, var = self.frame_statistic(x)
+        x = (x - mean) * torch.rsqrt(var + self.eps)
+        return x * self.weight[:, None, None] + self.bias[:, None, None]
+
+
+class HDRNetwork(nn.Module):
+    """Base of every architecture: display-encoded (N, 3, H, W) in, HDR (N, 3, H, W) out.
+
+    Attributes:
+        tile_multiple: H and W (and tile origins) must be multiples of this.
+        receptive_field: context each output pixel needs, in pixels.
+    """
+
+    tile_multiple = 1
+    receptive_field = 1
+
+    def global_context(self, x: torch.Tensor) -> Any:
+        """Whole-frame context (e.g. a CRF) from a downscaled full frame; ``None`` if none."""
+        return None
+
+    def forward(
+        self, x: torch.Tensor, context: Any = None, window: Tile | None = None
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+
+def load_network(spec: ModelSpec, build: Callable[..., HDRNetwork]) -> tuple[HDRNetwork, str]:
+    """Build the network from the model card's ``architecture`` and load its weights.
+
+    Raises:
+        ModelError: no weights (the model refuses to render rather than render noise), a
+            pickle, or weights of another shape (naming the layer).
+    """
+    path = weights_path(spec)
+    if not path.is_file():
+        raise ModelError(
+            f"model {spec.name!r} has no trained weights ({path} is missing) and will not "
+            f"render untrained noise; train it (hdr-plugin train) or point ${WEIGHTS_ENV} "
+            "at a folder holding the weights"
+        )
+    card = read_card(path)
+    try:
+        net = build(**card.get("architecture", {}))
+    except TypeError as exc:
+        raise ModelError(
+            f"{path}: model card architecture does not fit {spec.name}: {exc}"
+        ) from exc
+    apply_state_dict(net, load_state_dict(path), source=str(path))
+    return net.eval(), file_hash(path)
+
+
+class TorchModel:
+    """Run an :class:`HDRNetwork` on (H, W, 3) NumPy frames, whole or in tiles.
+
+    Args:
+        spec: registry spec (tile multiple, receptive field, global parts).
+        color: OCIO context, to bring the network's output space to Rec.2020.
+        net: the network, in eval mode.
+        weights_hash: hash of the weights file, for provenance.
+        output_space: OCIO colourspace of the network output (scene-linear).
+        device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
+        tile: tile edge for large frames, pixels.
+        tile_budget: frames with more pixels than this run in tiles.
+        global_size: long side of the downscaled frame for whole-frame statistics.
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        color: ColorContext,
+        net: HDRNetwork,
+        *,
+        weights_hash: str | None,
+        output_space: str = WORKING_SPACE,
+        device: str = "auto",
+        tile: int = 512,
+        tile_budget: int = 2_100_000,
+        global_size: int = 512,
+    ) -> None:
+        self.spec = spec
+        self.weights_hash = weights_hash
+        self._color = color
+        self._output_space = output_space
+        self.device = select_device(None if device == "auto" else device)
+        self.dtype = inference_dtype(self.device)
+        multiple = net.tile_multiple
+        # Tiles at least twice the blending overlap, so that no more than half of each
+        # tile is recomputed context.
+        overlap = -(-(net.receptive_field + 2 * multiple) // multiple) * multiple
+        self.tile = max(2 * overlap, tile // multiple * multiple)
+        self.tile_budget = tile_budget
+        self.global_size = global_size
+        self.net = net.to(self.device, self.dtype).to(memory_format=torch.channels_last)
+
+    def _downscaled(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        scale = min(1.0, self.global_size / max(height, width))
+        small = F.interpolate(x, scale_factor=scale, mode="area") if scale < 1.0 else x
+        return pad_to_multiple(small, self.net.tile_multiple)[0]
+
+    @torch.inference_mode()
+    def run_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) display-encoded in [0, 1] -> (N, 3, H, W) float32 in the output space."""
+        x = x.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
+        padded, (height, width) = pad_to_multiple(x, self.net.tile_multiple)
+        if padded.shape[-1] * padded.shape[-2] <= self.tile_budget:
+            out = self.net(padded)
+        else:
+            small = self._downscaled(padded)
+            with statistics_mode(self.net, "record"):
+                context = self.net.global_context(small)
+                self.net(small, context)
+            with statistics_mode(self.net, "replay"):
+                out = run_tiled(
+                    lambda tile, window: self.net(tile, context, window),
+                    padded,
+                    tile=self.tile,
+                    receptive_field=self.net.receptive_field,
+                    multiple=self.net.tile_multiple,
+                )
+        return out[..., :height, :width].float()
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, 3) display-encoded in [0, 1] -> (H, W, 3) scene-linear Rec.2020."""
+        x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)
+        out = self.run_tensor(x[None])[0].permute(1, 2, 0).cpu().numpy()
+        return self._color.convert(np.ascontiguousarray(out), self._output_space, WORKING_SPACE)

@@ -1,0 +1,100 @@
+"""Camera response functions: a documented family of curves and its PCA basis of inverses.
+
+Liu et al. (CVPR 2020) represent the inverse camera response g (code value -> linear
+irradiance) in the PCA basis of the EMoR/DoRF database. That database is not available
+offline, so the basis here is built from a documented family of camera curves, each
+sampled at 1024 points and normalised so that f(0) = 0 and f(1) = 1:
+
+* power laws x^(1/γ), γ in [1.0, 3.0];
+* sRGB, Gamma 2.2 and BT.1886 (Gamma 2.4) encodings, sampled through OCIO;
+* Hable filmic and extended Reinhard curves over a range of exposures / white points;
+* log curves log(1 + a x) / log(1 + a), a in [2, 2000];
+* S-curves: a logistic contrast curve applied after a gamma 2.2 encoding.
+
+``python -m hdr_plugin.models.crf`` regenerates ``crf_basis.safetensors``; training uses
+:func:`camera_curves` to draw random camera curves for synthetic pairs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+SAMPLES = 1024
+COMPONENTS = 11
+BASIS_FILE = Path(__file__).with_name("crf_basis.safetensors")
+
+
+def _normalise(curve: np.ndarray) -> np.ndarray:
+    curve = curve - curve[0]
+    return curve / curve[-1]
+
+
+def camera_curves() -> dict[str, np.ndarray]:
+    """The family of forward camera curves f: linear [0, 1] -> code [0, 1], 1024 samples each."""
+    from hdr_plugin.color import LINEAR_REC709, ColorContext
+    from hdr_plugin.models.analytic import tonemap_Hable, tonemap_Reinhard
+
+    x = np.linspace(0.0, 1.0, SAMPLES)
+    curves: dict[str, np.ndarray] = {}
+    for gamma in np.linspace(1.0, 3.0, 21):
+        curves[f"gamma {gamma:.1f}"] = x ** (1.0 / gamma)
+    color = ColorContext.resolve()
+    ramp = np.repeat(x[:, None], 3, axis=1).astype(np.float32)
+    for name in ("srgb", "gamma22", "bt1886"):
+        curves[name] = color.convert(ramp, LINEAR_REC709, name)[:, 0].astype(np.float64)
+    for white in (2.0, 4.0, 8.0, 16.0, 32.0):
+        curves[f"hable W={white:g}"] = tonemap_Hable(x * white, white=white)
+        curves[f"reinhard W={white:g}"] = tonemap_Reinhard(x * white, white)
+    for a in np.geomspace(2.0, 2000.0, 12):
+        curves[f"log a={a:.3g}"] = np.log1p(a * x) / np.log1p(a)
+    for k in (4.0, 6.0, 8.0, 10.0):
+        for gamma in (1.8, 2.2, 2.6):
+            s = 1.0 / (1.0 + np.exp(-k * (x ** (1.0 / gamma) - 0.5)))
+            curves[f"s-curve k={k:g} gamma={gamma:g}"] = s
+    return {name: _normalise(np.asarray(curve, dtype=np.float64)) for name, curve in curves.items()}
+
+
+def invert_curve(curve: np.ndarray) -> np.ndarray:
+    """Sample the inverse g = f^-1 of a monotonic curve at 1024 code values."""
+    x = np.linspace(0.0, 1.0, SAMPLES)
+    increasing = np.maximum.accumulate(curve + np.linspace(0, 1e-9, SAMPLES))
+    return np.interp(x, increasing, x)
+
+
+def build_basis(components: int = COMPONENTS) -> dict[str, np.ndarray]:
+    """PCA of the inverse curves: ``mean`` (1024,), ``basis`` (components, 1024)."""
+    inverses = np.stack([invert_curve(c) for c in camera_curves().values()])
+    mean = inverses.mean(axis=0)
+    _, singular, vt = np.linalg.svd(inverses - mean, full_matrices=False)
+    explained = (singular**2)[:components].sum() / (singular**2).sum()
+    return {
+        "mean": mean.astype(np.float32),
+        "basis": vt[:components].astype(np.float32),
+        "explained_variance": np.array([explained], dtype=np.float32),
+    }
+
+
+@lru_cache(maxsize=1)
+def load_basis() -> tuple[np.ndarray, np.ndarray]:
+    """The committed (mean, basis) arrays."""
+    data = load_file(str(BASIS_FILE))
+    return data["mean"], data["basis"]
+
+
+def main() -> int:
+    """Regenerate the committed basis file."""
+    basis = build_basis()
+    save_file(basis, str(BASIS_FILE))
+    print(
+        f"wrote {BASIS_FILE}: {COMPONENTS} components explain "
+        f"{basis['explained_variance'][0]:.4%} of the variance of {len(camera_curves())} curves"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,22 @@
+"""``hybrid-mnv3``: MobileNetV3-Large encoder autoencoder predicting log1p HDR."""
+
+from hdr_plugin.color import DEFAULT_INPUT_SPACE, WORKING_SPACE
+from hdr_plugin.models._neural import NEURAL_PARAMETERS, register_neural
+from hdr_plugin.models._registry import ModelSpec
+
+SPEC = ModelSpec(
+    name="hybrid-mnv3",
+    family="hybrid",
+    kind="neural",
+    description="MobileNetV3-Large encoder + PixelShuffle decoder, log1p HDR (Rec.2020)",
+    input_encoding=DEFAULT_INPUT_SPACE,
+    weights="hybrid-mnv3.safetensors",
+    tile_multiple=32,
+    receptive_field=224,
+    global_parts=True,
+    licence="Apache-2.0 (weights trained by hdr_plugin)",
+    paper="Howard et al., Searching for MobileNetV3, ICCV 2019; Shi et al., PixelShuffle, "
+    "CVPR 2016",
+    parameters=NEURAL_PARAMETERS,
+)
+register_neural(SPEC, "hdr_plugin.models.hybrid_arch:HybridMNV3", WORKING_SPACE)

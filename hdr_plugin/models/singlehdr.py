@@ -1,0 +1,32 @@
+"""``singlehdr``: Liu et al. (CVPR 2020) camera-pipeline reversal."""
+
+from hdr_plugin.color import DEFAULT_INPUT_SPACE, LINEAR_REC709
+from hdr_plugin.models._neural import NEURAL_PARAMETERS, register_neural
+from hdr_plugin.models._registry import ModelSpec, Parameter
+
+SPEC = ModelSpec(
+    name="singlehdr",
+    family="singlehdr",
+    kind="neural",
+    description="camera-pipeline reversal: dequantise, linearise (CRF), hallucinate, refine",
+    input_encoding=DEFAULT_INPUT_SPACE,
+    weights="singlehdr.safetensors",
+    tile_multiple=32,
+    receptive_field=470,
+    global_parts=True,
+    licence="Apache-2.0 (weights trained by hdr_plugin)",
+    paper="Liu et al., Single-Image HDR Reconstruction by Learning to Reverse the Camera "
+    "Pipeline, CVPR 2020",
+    parameters=(
+        *NEURAL_PARAMETERS,
+        Parameter(
+            "mask_threshold",
+            float,
+            0.95,
+            "code value where hallucinated highlights blend in (the node's mask threshold)",
+            minimum=0.5,
+            maximum=0.995,
+        ),
+    ),
+)
+register_neural(SPEC, "hdr_plugin.models.singlehdr_arch:SingleHDR", LINEAR_REC709)
