@@ -173,7 +173,7 @@ class TorchModel:
         device: str = "auto",
         tile: int = 512,
         tile_budget: int = 2_100_000,
-        global_size: int = 512,
+        global_size: int = 1024,
     ) -> None:
         self.spec = spec
         self.weights_hash = weights_hash

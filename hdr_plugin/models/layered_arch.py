@@ -35,8 +35,8 @@ def _gradients(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return gx, gy
 
 
-def _divergence(px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
-    """Adjoint of :func:`_gradients` (negated): D^T p for forward differences."""
+def _gradients_adjoint(px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
+    """Dᵀ p, the adjoint of :func:`_gradients` (forward differences, zero at the far edge)."""
     dx = F.pad(px[..., :, :-1], (1, 0)) - F.pad(px[..., :, :-1], (0, 1))
     dy = F.pad(py[..., :-1, :], (0, 0, 1, 0)) - F.pad(py[..., :-1, :], (0, 0, 0, 1))
     return dx + dy
@@ -69,7 +69,7 @@ def wls_filter(
 
     def operator(u: torch.Tensor) -> torch.Tensor:
         ux, uy = _gradients(u)
-        return u - _divergence(ax * ux, ay * uy)
+        return u + _gradients_adjoint(ax * ux, ay * uy)
 
     u = image.clone()
     r = image - operator(u)
