@@ -17,7 +17,7 @@ from hdr_plugin.color import WORKING_SPACE, ColorContext
 from hdr_plugin.errors import ConfigError, HdrPluginError
 from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES
 from hdr_plugin.masks import MATTE_CHANNELS
-from hdr_plugin.models import DEFAULT_MODEL, list_models
+from hdr_plugin.models import DEFAULT_MODEL, create_model, list_models
 from hdr_plugin.models._neural import has_weights
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
 from hdr_plugin.render import RenderJob, render
@@ -145,6 +145,31 @@ def render_command(
     click.echo(
         f"wrote {where} with model {model!r} in {elapsed:.1f} s ({elapsed / count:.2f} s/frame)"
     )
+
+
+@cli.command("export")
+@click.argument("model")
+@click.option("--format", "fmt", type=click.Choice(["torchscript"]), default="torchscript")
+@click.option("-o", "--output", required=True, help="Output file, e.g. model.pt.")
+@click.option("-O", "--option", "options", multiple=True, metavar="NAME=VALUE")
+@click.option(
+    "--size",
+    type=int,
+    default=1024,
+    show_default=True,
+    help="Edge of the frame the network is traced at (size-dependent constants, such as "
+    "the layered model's base resolution, are those of this size).",
+)
+@click.pass_context
+def export_command(
+    ctx: click.Context, model: str, fmt: str, output: str, options: tuple[str, ...], size: int
+) -> None:
+    """Export MODEL as a single-input TorchScript module (Nuke Inference / CatFileCreator)."""
+    from hdr_plugin.export import export_torchscript
+
+    built = create_model(model, ColorContext.resolve(ctx.obj["ocio"]), _parse_options(options))
+    path = export_torchscript(built, output, size=size)
+    click.echo(f"wrote {os.path.abspath(path)} (+ {path.with_suffix('.json').name})")
 
 
 @cli.command("models")

@@ -37,7 +37,10 @@ def inference_dtype(device: torch.device) -> torch.dtype:
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Reflect-pad an (N, C, H, W) tensor on the bottom/right to multiples of ``multiple``.
+    """Edge-pad an (N, C, H, W) tensor on the bottom/right to multiples of ``multiple``.
+
+    Replicate padding, as the exported TorchScript module does, so that both give the same
+    whole-frame statistics.
 
     Returns:
         The padded tensor and the original (H, W), for :func:`crop`.
@@ -46,8 +49,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     pad_h = (-height) % multiple
     pad_w = (-width) % multiple
     if pad_h or pad_w:
-        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
     return x, (height, width)
 
 

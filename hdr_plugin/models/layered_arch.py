@@ -232,8 +232,10 @@ class Layered(HDRNetwork):
     def _base(self, x: torch.Tensor, context: Any, window: Tile | None) -> torch.Tensor:
         if context is None:
             context = self.global_context(x)
-        if window is None:
-            window = Tile(0, x.shape[-2], 0, x.shape[-1], x.shape[-2], x.shape[-1])
+        if window is None:  # whole frame; same values as resample_window over the frame
+            return F.interpolate(
+                context.float(), size=x.shape[-2:], mode="bilinear", align_corners=False
+            )
         return resample_window(context.float(), window)
 
     def stages(

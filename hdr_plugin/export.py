@@ -1,0 +1,108 @@
+"""Export a learned model as a single-input, single-output TorchScript module.
+
+The exported module is what Nuke's Inference node loads through CatFileCreator:
+
+* input: (N, 3, H, W) float32 RGB, **sRGB-encoded Rec.709 code values in [0, 1]** (in Nuke,
+  convert the plate to the ``sRGB Encoded Rec.709 (sRGB)`` colourspace before Inference);
+* output: (N, 3, H, W) float32 RGB, **scene-linear Rec.2020, SDR reference white = 1.0**
+  (203 cd/m², ITU-R BT.2408); tag it ``Linear Rec.2020`` downstream;
+* any H and W: the module pads to the network's multiple and crops back.
+
+The network runs on the whole frame (no tiling). The Rec.2020 conversion matrix of models
+that work in Rec.709 is taken from the OCIO config, not written by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hdr_plugin.color import WORKING_SPACE
+from hdr_plugin.errors import ModelError, OutputError
+from hdr_plugin.models._torch import TorchModel
+
+
+class _Core(nn.Module):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class ExportedModel(nn.Module):
+    """Pad to ``multiple``, run the traced network, crop, convert to Rec.2020."""
+
+    def __init__(self, core: torch.jit.ScriptModule, multiple: int, matrix: torch.Tensor):
+        super().__init__()
+        self.core = core
+        self.multiple = multiple
+        self.register_buffer("matrix", matrix)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height = x.shape[2]
+        width = x.shape[3]
+        pad_h = (self.multiple - height % self.multiple) % self.multiple
+        pad_w = (self.multiple - width % self.multiple) % self.multiple
+        x = F.pad(x.clamp(0.0, 1.0), [0, pad_w, 0, pad_h], mode="replicate")
+        y = self.core(x)[:, :, :height, :width]
+        return torch.einsum("ij,njhw->nihw", self.matrix, y)
+
+
+def _matrix_to_rec2020(model: TorchModel) -> torch.Tensor:
+    """3x3 matrix M with rec2020 = M @ rgb, read off the OCIO processor."""
+    basis = np.eye(3, dtype=np.float32)
+    columns = model._color.convert(basis, model._output_space, WORKING_SPACE)
+    return torch.from_numpy(np.ascontiguousarray(columns.T))
+
+
+def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size: int = 256) -> Path:
+    """Trace ``model`` and write it, with a JSON sidecar of its conventions, atomically.
+
+    Args:
+        model: a built learned model (weights loaded).
+        path: output ``.pt`` file.
+        size: edge of the square example used for tracing (rounded to the multiple).
+
+    Raises:
+        ModelError: the model is not a learned model.
+        OutputError: the file cannot be written.
+    """
+    if not isinstance(model, TorchModel):
+        raise ModelError(f"{model.spec.name!r} is analytic; only learned models export")
+    net = model.net.float().cpu().eval()
+    multiple = net.tile_multiple
+    size = max(multiple, -(-size // multiple) * multiple)
+    example = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        core = torch.jit.trace(_Core(net), example, check_trace=False)
+        scripted = torch.jit.script(ExportedModel(core, multiple, _matrix_to_rec2020(model)))
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        torch.jit.save(scripted, str(temporary))
+        os.replace(temporary, final)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise OutputError(f"{final}: {exc.strerror or exc}") from exc
+    sidecar = {
+        "model": model.spec.name,
+        "weights_hash": model.weights_hash,
+        "input": "NCHW float32 RGB, sRGB Encoded Rec.709 (sRGB) code values in [0, 1]",
+        "output": "NCHW float32 RGB, Linear Rec.2020, SDR reference white = 1.0 (203 cd/m2)",
+        "any_size": True,
+        "pads_to_multiple": multiple,
+    }
+    final.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    return final
