@@ -197,3 +197,16 @@ def test_wls_smooths_texture_but_keeps_edges():
     assert (base - step)[..., :, 4:20].std() < 0.5 * (noisy - step)[..., :, 4:20].std()
     assert base[..., :, 25:].mean() - base[..., :, :23].mean() > 0.55  # edge kept
     assert (base[..., :, 24] - base[..., :, 23]).mean() > 0.5  # and sharp
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", list(TINY))
+def test_cuda_engine_agrees_with_cpu(name, color, weights):
+    plate = gradient_plate(96, 128, seed=5)
+    cpu = create_model(name, color, {"device": "cpu"})(plate)
+    cuda_model = create_model(name, color, {"device": "cuda"})
+    assert cuda_model.device.type == "cuda"
+    gpu = cuda_model(plate)
+    # bf16 activations: compare in log space, where HDR errors are perceived.
+    assert np.abs(np.log1p(gpu) - np.log1p(cpu)).max() < 0.1
