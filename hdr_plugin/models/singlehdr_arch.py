@@ -129,6 +129,9 @@ def monotonic_curve(curve: torch.Tensor) -> torch.Tensor:
 
 def apply_curve(x: torch.Tensor, curve: torch.Tensor) -> torch.Tensor:
     """Look up (N, C, H, W) values in [0, 1] in per-image (N, S) curves, linearly interpolated."""
+    # In float32: bf16 cannot even represent every index up to 1023 (spacing 4 above 512).
+    dtype = x.dtype
+    x, curve = x.float(), curve.float()
     samples = curve.shape[-1]
     position = x.clamp(0.0, 1.0) * (samples - 1)
     low = position.floor().clamp(max=samples - 2)
@@ -137,7 +140,7 @@ def apply_curve(x: torch.Tensor, curve: torch.Tensor) -> torch.Tensor:
     index = low.long().flatten(2)
     lo = torch.gather(table, 2, index).view_as(x)
     hi = torch.gather(table, 2, index + 1).view_as(x)
-    return lo + (hi - lo) * frac
+    return (lo + (hi - lo) * frac).to(dtype)
 
 
 class LinearizationNet(nn.Module):
