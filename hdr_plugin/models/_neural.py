@@ -39,10 +39,11 @@ NEURAL_PARAMETERS = (
     Parameter(
         "tile_budget",
         int,
-        2_100_000,
-        "largest frame (pixels) run whole; larger frames run in tiles",
-        minimum=4096,
-        maximum=200_000_000,
+        0,
+        "largest frame (pixels) run whole, larger ones in tiles; 0 = auto (2.1 MP on the "
+        "CPU, free GPU memory / 2 kB per pixel on CUDA)",
+        minimum=0,
+        maximum=1_000_000_000,
     ),
 )
 _WRAPPER_OPTIONS = {p.name for p in NEURAL_PARAMETERS}

@@ -147,6 +147,19 @@ def load_network(spec: ModelSpec, build: Callable[..., HDRNetwork]) -> tuple[HDR
     return net.eval(), file_hash(path)
 
 
+#: Conservative activation memory per pixel of the default-size networks (measured peak
+#: is 470-620 bytes per pixel in float32), used to size frames run without tiling.
+_GPU_BYTES_PER_PIXEL = 2000
+_CPU_TILE_BUDGET = 2_100_000
+
+
+def _auto_tile_budget(device: torch.device) -> int:
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return max(_CPU_TILE_BUDGET, free // _GPU_BYTES_PER_PIXEL)
+    return _CPU_TILE_BUDGET
+
+
 class TorchModel:
     """Run an :class:`HDRNetwork` on (H, W, 3) NumPy frames, whole or in tiles.
 
@@ -158,7 +171,7 @@ class TorchModel:
         output_space: OCIO colourspace of the network output (scene-linear).
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         tile: tile edge for large frames, pixels.
-        tile_budget: frames with more pixels than this run in tiles.
+        tile_budget: frames with more pixels than this run in tiles; 0 = auto.
         global_size: long side of the downscaled frame for whole-frame statistics.
     """
 
@@ -172,7 +185,7 @@ class TorchModel:
         output_space: str = WORKING_SPACE,
         device: str = "auto",
         tile: int = 512,
-        tile_budget: int = 2_100_000,
+        tile_budget: int = 0,
         global_size: int = 1024,
     ) -> None:
         self.spec = spec
@@ -186,9 +199,13 @@ class TorchModel:
         # tile is recomputed context.
         overlap = -(-(net.receptive_field + 2 * multiple) // multiple) * multiple
         self.tile = max(2 * overlap, tile // multiple * multiple)
-        self.tile_budget = tile_budget
+        self.tile_budget = tile_budget or _auto_tile_budget(self.device)
         self.global_size = global_size
-        self.net = net.to(self.device, self.dtype).to(memory_format=torch.channels_last)
+        # Weights stay float32; on GPUs autocast runs convolutions in bf16/fp16 and keeps
+        # reductions (normalisation, softmax, the output head's decode) in float32.
+        self.net = net.to(self.device).to(memory_format=torch.channels_last)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # frames of a shot share one size
 
     def _downscaled(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
@@ -199,8 +216,16 @@ class TorchModel:
     @torch.inference_mode()
     def run_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) display-encoded in [0, 1] -> (N, 3, H, W) float32 in the output space."""
-        x = x.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
+        x = x.to(self.device, torch.float32).contiguous(memory_format=torch.channels_last)
         padded, (height, width) = pad_to_multiple(x, self.net.tile_multiple)
+        autocast = torch.autocast(
+            self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32
+        )
+        with autocast:
+            out = self._run_padded(padded)
+        return out[..., :height, :width].float()
+
+    def _run_padded(self, padded: torch.Tensor) -> torch.Tensor:
         if padded.shape[-1] * padded.shape[-2] <= self.tile_budget:
             out = self.net(padded)
         else:
@@ -216,7 +241,7 @@ class TorchModel:
                     receptive_field=self.net.receptive_field,
                     multiple=self.net.tile_multiple,
                 )
-        return out[..., :height, :width].float()
+        return out
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) display-encoded in [0, 1] -> (H, W, 3) scene-linear Rec.2020."""
