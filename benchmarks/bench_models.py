@@ -160,10 +160,10 @@ def main() -> int:
         f"{'4K s eager':>12}{'engine':>8}{'4K MB eager':>13}{'engine':>8}"
     )
     columns = [
-        ("1080p_eager", "seconds", "13.2f"),
-        ("1080p_engine", "seconds", "8.2f"),
-        ("4K_eager", "seconds", "12.2f"),
-        ("4K_engine", "seconds", "8.2f"),
+        ("1080p_eager", "seconds", "13.3f"),
+        ("1080p_engine", "seconds", "8.3f"),
+        ("4K_eager", "seconds", "12.3f"),
+        ("4K_engine", "seconds", "8.3f"),
         ("4K_eager", "peak_mb", "13.0f"),
         ("4K_engine", "peak_mb", "8.0f"),
     ]
