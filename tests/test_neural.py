@@ -210,3 +210,13 @@ def test_cuda_engine_agrees_with_cpu(name, color, weights):
     gpu = cuda_model(plate)
     # bf16 activations: compare in log space, where HDR errors are perceived.
     assert np.abs(np.log1p(gpu) - np.log1p(cpu)).max() < 0.1
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_batched_frames_equal_single_frames(name, color, weights):
+    model = create_model(name, color, {"device": "cpu"})
+    frames = [gradient_plate(48, 64, seed=s) for s in range(3)]
+    model.tile_budget = 2 * 48 * 64  # two frames per batch, then one
+    batched = model.run_batch(frames)
+    for frame, out in zip(frames, batched, strict=True):
+        np.testing.assert_allclose(out, model(frame), rtol=1e-4, atol=1e-4)

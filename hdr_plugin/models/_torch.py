@@ -243,6 +243,28 @@ class TorchModel:
                 )
         return out
 
+    def run_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Reconstruct frames of one size, as many per batch as the tile budget allows.
+
+        Every statistic is per frame, so a frame's result does not depend on its batch.
+        """
+        if not images:
+            return []
+        height, width = images[0].shape[:2]
+        if any(image.shape[:2] != (height, width) for image in images):
+            raise ModelError("run_batch needs frames of one size")
+        per_batch = max(1, self.tile_budget // (height * width))
+        results: list[np.ndarray] = []
+        for start in range(0, len(images), per_batch):
+            chunk = np.stack(images[start : start + per_batch]).astype(np.float32)
+            x = torch.from_numpy(chunk).permute(0, 3, 1, 2)
+            out = self.run_tensor(x).permute(0, 2, 3, 1).cpu().numpy()
+            results.extend(
+                self._color.convert(np.ascontiguousarray(o), self._output_space, WORKING_SPACE)
+                for o in out
+            )
+        return results
+
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) display-encoded in [0, 1] -> (H, W, 3) scene-linear Rec.2020."""
         x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)
