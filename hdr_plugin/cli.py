@@ -172,6 +172,59 @@ def export_command(
     click.echo(f"wrote {os.path.abspath(path)} (+ {path.with_suffix('.json').name})")
 
 
+@cli.command("train")
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a key.")
+@click.option("--resume/--no-resume", default=True, show_default=True, help="Continue a run.")
+@click.option("--no-progress", is_flag=True)
+def train_command(
+    config: str | None, overrides: tuple[str, ...], resume: bool, no_progress: bool
+) -> None:
+    """Train a learned model from CONFIG (TOML) and write safetensors + model card."""
+    from hdr_plugin.train.trainer import TrainConfig, Trainer
+
+    settings = TrainConfig.load(config, _parse_options(overrides))
+    trainer = Trainer(settings)
+    if resume and trainer.resume():
+        click.echo(f"resumed {settings.output} at step {trainer.step}")
+    path = trainer.run(progress=not no_progress)
+    click.echo(f"wrote {os.path.abspath(path)} (+ model card {path.with_suffix('.json').name})")
+
+
+@cli.command("evaluate")
+@click.option("-m", "--models", default="linear,inverse-mobius", show_default=True)
+@click.option("--data", help="HDR folder (default: the shared data set).")
+@click.option("--pipelines", default="srgb,filmic", show_default=True)
+@click.option("--limit", type=int, help="Evaluate only the first N validation images.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Save results.")
+@click.pass_context
+def evaluate_command(
+    ctx: click.Context,
+    models: str,
+    data: str | None,
+    pipelines: str,
+    limit: int | None,
+    json_path: str | None,
+) -> None:
+    """Score models on the validation split: PU21-PSNR (whole, clipped), log-PSNR, PU21-SSIM."""
+    import json
+
+    from hdr_plugin.train.evaluate import evaluate, format_table
+    from hdr_plugin.train.trainer import DEFAULT_DATA
+
+    results = evaluate(
+        [m.strip() for m in models.split(",")],
+        data=data or DEFAULT_DATA,
+        color=ColorContext.resolve(ctx.obj["ocio"]),
+        pipelines=[p.strip() for p in pipelines.split(",")],
+        limit=limit,
+    )
+    click.echo(format_table(results))
+    if json_path:
+        with open(json_path, "w") as handle:
+            json.dump(results, handle, indent=2)
+
+
 @cli.command("models")
 def models_command() -> None:
     """List the registered models, their options and whether they can render."""

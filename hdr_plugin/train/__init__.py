@@ -1,0 +1,1 @@
+"""Training and evaluation: data, camera-pipeline degradations, losses, trainer, metrics."""

@@ -1,0 +1,148 @@
+"""The camera pipeline that turns a scene-linear HDR image into an SDR plate.
+
+exposure (so that a chosen fraction of pixels clips) -> Rec.2020 -> Rec.709 gamut mapping
+(OCIO conversion, then clipping of negative components) -> optional sensor noise ->
+clipping at 1 -> camera curve (from :func:`hdr_plugin.models.crf.camera_curves`) ->
+8- or 10-bit quantisation -> optional JPEG compression (through OIIO).
+
+The HDR target is the same scene, exposed the same way, in scene-linear Rec.2020 where
+the SDR clipping level is 1.0 -- the units of the model contract.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
+from hdr_plugin.io import read_image
+from hdr_plugin.masks import max_rgb
+from hdr_plugin.models.crf import SAMPLES, camera_curves, invert_curve
+
+
+@lru_cache(maxsize=1)
+def _curves() -> tuple[list[str], np.ndarray]:
+    curves = camera_curves()
+    return list(curves), np.stack(list(curves.values()))
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """One camera pipeline; ``None`` fields are drawn at random per sample.
+
+    Attributes:
+        curve: name of a camera curve (see ``camera_curves()``), or ``None`` for random.
+        clipped_fraction: fraction of pixels whose max channel clips, or ``None`` for
+            uniform in ``clip_range``.
+        clip_range: range of the random clipped fraction.
+        bits: 8 or 10, or ``None`` for random.
+        noise: probability of adding shot/read noise.
+        jpeg: probability of JPEG compression (8-bit only).
+    """
+
+    curve: str | None = None
+    clipped_fraction: float | None = None
+    clip_range: tuple[float, float] = (0.005, 0.25)
+    bits: int | None = None
+    noise: float = 0.3
+    jpeg: float = 0.2
+
+
+#: The two pipelines evaluation reports: a clipped sRGB camera and a filmic tone curve.
+EVALUATION_PIPELINES = {
+    "srgb": Pipeline(curve="srgb", clipped_fraction=0.05, bits=8, noise=0.0, jpeg=0.0),
+    "filmic": Pipeline(curve="hable W=8", clipped_fraction=0.05, bits=8, noise=0.0, jpeg=0.0),
+}
+
+
+@dataclass
+class Pair:
+    """A synthetic training pair and what the pipeline did (for per-stage losses).
+
+    Attributes:
+        sdr: (H, W, 3) float32 display-encoded Rec.709 code values (quantised).
+        hdr: (H, W, 3) float32 scene-linear Rec.2020, SDR clipping level 1.0.
+        hdr709: the exposed scene in display-linear Rec.709 (negatives clipped), unclipped.
+        sdr_continuous: the SDR before quantisation and JPEG.
+        linear_clipped: display-linear Rec.709 after clipping, before the curve.
+        inverse_curve: (1024,) the true inverse camera curve.
+        exposure: the scale applied to the source.
+    """
+
+    sdr: np.ndarray
+    hdr: np.ndarray
+    hdr709: np.ndarray
+    sdr_continuous: np.ndarray
+    linear_clipped: np.ndarray
+    inverse_curve: np.ndarray
+    exposure: float
+    info: dict = field(default_factory=dict)
+
+
+def exposure_for_clipping(hdr: np.ndarray, fraction: float) -> float:
+    """Scale at which ``fraction`` of pixels of ``hdr`` have their max channel at or above 1."""
+    level = float(np.quantile(max_rgb(hdr), 1.0 - fraction))
+    return 1.0 / max(level, 1e-6)
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    import OpenImageIO as oiio
+
+    handle, path = tempfile.mkstemp(suffix=".jpg")
+    os.close(handle)
+    try:
+        buf = oiio.ImageBuf(np.ascontiguousarray((image * 255).round().astype(np.uint8)))
+        buf.specmod().attribute("Compression", f"jpeg:{quality}")
+        buf.write(path)
+        return read_image(path).rgb.astype(np.float32)
+    finally:
+        os.unlink(path)
+
+
+def synthesize(
+    hdr: np.ndarray, color: ColorContext, rng: np.random.Generator, pipeline: Pipeline = Pipeline()
+) -> Pair:
+    """Run the camera pipeline on ``hdr`` ((H, W, 3) scene-linear Rec.2020, any scale)."""
+    names, curves = _curves()
+    fraction = pipeline.clipped_fraction
+    if fraction is None:
+        fraction = float(rng.uniform(*pipeline.clip_range))
+    # Clipping happens on the camera's Rec.709 channels, so expose on those.
+    linear709 = np.maximum(color.convert(hdr, WORKING_SPACE, LINEAR_REC709), 0.0)
+    exposure = exposure_for_clipping(linear709, fraction)
+    target = (hdr * exposure).astype(np.float32)
+    linear = linear709 * np.float32(exposure)
+    hdr709 = linear.astype(np.float32)
+    if rng.random() < pipeline.noise:
+        shot = rng.uniform(0.0, 0.01)
+        read = rng.uniform(0.0, 0.002)
+        sigma = np.sqrt(shot * np.minimum(linear, 1.0) + read**2)
+        linear = np.maximum(linear + sigma * rng.standard_normal(linear.shape), 0.0)
+    clipped = np.clip(linear, 0.0, 1.0).astype(np.float32)
+
+    index = names.index(pipeline.curve) if pipeline.curve else int(rng.integers(len(names)))
+    curve = curves[index]
+    grid = np.linspace(0.0, 1.0, SAMPLES)
+    continuous = np.interp(clipped, grid, curve).astype(np.float32)
+
+    bits = pipeline.bits or int(rng.choice([8, 10]))
+    levels = 2**bits - 1
+    sdr = (np.round(continuous * levels) / levels).astype(np.float32)
+    quality = None
+    if bits == 8 and rng.random() < pipeline.jpeg:
+        quality = int(rng.integers(70, 96))
+        sdr = _jpeg(sdr, quality)
+    return Pair(
+        sdr=sdr,
+        hdr=target,
+        hdr709=hdr709,
+        sdr_continuous=continuous,
+        linear_clipped=clipped,
+        inverse_curve=invert_curve(curve).astype(np.float32),
+        exposure=exposure,
+        info={"curve": names[index], "clipped_fraction": fraction, "bits": bits, "jpeg": quality},
+    )

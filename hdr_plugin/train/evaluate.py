@@ -1,0 +1,92 @@
+"""Evaluate models on the validation split under fixed camera pipelines.
+
+For every validation image a fixed set of views (four perspective views of a panorama, the
+centre of a photograph) is degraded by each evaluation pipeline (a clipped sRGB camera and
+a filmic tone curve, :data:`EVALUATION_PIPELINES`) with a seed per image, reconstructed by
+each model through :class:`hdr_plugin.node.ReconstructNode`, and scored by
+:func:`hdr_plugin.train.metrics.score`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from hdr_plugin.color import ColorContext
+from hdr_plugin.node import ReconstructNode, ReconstructSettings
+from hdr_plugin.train.data import (
+    is_panorama,
+    list_hdr_files,
+    load_hdr,
+    load_split,
+    perspective_view,
+)
+from hdr_plugin.train.degrade import EVALUATION_PIPELINES, synthesize
+from hdr_plugin.train.metrics import score
+
+METRICS = ("pu21_psnr", "pu21_psnr_clipped", "log_psnr", "pu21_ssim")
+
+
+def evaluation_views(image: np.ndarray, size: int = 384) -> list[np.ndarray]:
+    """Fixed views of an HDR image: 4 headings of a panorama, else the central crop."""
+    if is_panorama(image):
+        return [perspective_view(image, yaw, 5.0, 75.0, (size, size)) for yaw in (0, 90, 180, 270)]
+    height, width = image.shape[:2]
+    edge = min(size, height, width) // 32 * 32
+    y, x = (height - edge) // 2, (width - edge) // 2
+    return [image[y : y + edge, x : x + edge]]
+
+
+def evaluate(
+    models: Iterable[str],
+    *,
+    data: str | Path,
+    color: ColorContext | None = None,
+    pipelines: Iterable[str] = tuple(EVALUATION_PIPELINES),
+    split: str = "validation",
+    limit: int | None = None,
+    view_size: int = 384,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean metrics per model and pipeline: ``result[model][pipeline][metric]``."""
+    color = color or ColorContext.resolve()
+    files = list_hdr_files(data, load_split(data)[split])[:limit]
+    nodes = {name: ReconstructNode(ReconstructSettings(model=name), color) for name in models}
+    scores: dict[str, dict[str, list[dict[str, float]]]] = {
+        name: {p: [] for p in pipelines} for name in nodes
+    }
+    for index, path in enumerate(files):
+        for view_index, view in enumerate(evaluation_views(load_hdr(path, color), view_size)):
+            for pipeline in pipelines:
+                rng = np.random.default_rng([index, view_index])
+                pair = synthesize(view, color, rng, EVALUATION_PIPELINES[pipeline])
+                for name, node in nodes.items():
+                    prediction = node.process_frame(pair.sdr, input_colorspace="srgb").rgb
+                    scores[name][pipeline].append(score(prediction, pair.hdr, pair.sdr))
+    return {
+        name: {
+            pipeline: {metric: float(np.nanmean([s[metric] for s in values])) for metric in METRICS}
+            | {"images": len(values)}
+            for pipeline, values in per_pipeline.items()
+        }
+        for name, per_pipeline in scores.items()
+    }
+
+
+def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Markdown table: one row per model, PU21-PSNR / clipped / log-PSNR / PU-SSIM per pipeline."""
+    pipelines = list(next(iter(results.values())))
+    header = "| model | " + " | ".join(
+        f"{p} PU21-PSNR | {p} clipped PU21-PSNR | {p} log-PSNR | {p} PU21-SSIM" for p in pipelines
+    )
+    lines = [header + " |", "|---" * (1 + 4 * len(pipelines)) + "|"]
+    for name, per_pipeline in results.items():
+        cells = []
+        for pipeline in pipelines:
+            r = per_pipeline[pipeline]
+            cells += [f"{r[m]:.2f}" if not math.isnan(r[m]) else "-" for m in METRICS[:3]]
+            cells.append(f"{r['pu21_ssim']:.4f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""Losses used by the published models, on (N, C, H, W) tensors.
+
+Function + Module twins are not needed here: the trainer calls the functions.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.nn.functional as F
+
+
+def _gaussian_window(size: int, sigma: float, channels: int, device, dtype) -> torch.Tensor:
+    coords = torch.arange(size, device=device, dtype=dtype) - (size - 1) / 2
+    g = torch.exp(-(coords**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :]).expand(channels, 1, size, size).contiguous()
+
+
+def ssim(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    window: int = 11,
+    sigma: float = 1.5,
+) -> torch.Tensor:
+    """Mean SSIM (Wang et al., IEEE TIP 2004) with an 11x11 Gaussian window, sigma 1.5.
+
+    Computed per channel over valid windows (no padding), averaged.
+    """
+    channels = x.shape[1]
+    kernel = _gaussian_window(window, sigma, channels, x.device, x.dtype)
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    mu_x = F.conv2d(x, kernel, groups=channels)
+    mu_y = F.conv2d(y, kernel, groups=channels)
+    sxx = F.conv2d(x * x, kernel, groups=channels) - mu_x**2
+    syy = F.conv2d(y * y, kernel, groups=channels) - mu_y**2
+    sxy = F.conv2d(x * y, kernel, groups=channels) - mu_x * mu_y
+    value = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / (
+        (mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2)
+    )
+    return value.mean()
+
+
+def ssim_loss(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+    """1 - SSIM."""
+    return 1.0 - ssim(x, y, data_range=data_range)
+
+
+def l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error."""
+    return (x - y).abs().mean()
+
+
+def log_l2(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Mean squared error of log(x + eps) and log(y + eps) (HDR radiance)."""
+    return (torch.log(x.clamp(min=0) + eps) - torch.log(y.clamp(min=0) + eps)).pow(2).mean()
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between horizontal and vertical neighbours."""
+    return (x[..., :, 1:] - x[..., :, :-1]).abs().mean() + (
+        x[..., 1:, :] - x[..., :-1, :]
+    ).abs().mean()
+
+
+def hole_valid_l1(
+    x: torch.Tensor, y: torch.Tensor, valid: torch.Tensor, *, hole_weight: float = 6.0
+) -> torch.Tensor:
+    """Partial-convolution inpainting loss (Liu et al. 2018): L_valid + 6 L_hole.
+
+    Args:
+        x: prediction.
+        y: target.
+        valid: 1 where the input was known, 0 in holes (broadcastable to ``x``).
+        hole_weight: weight of the hole term (6 in the paper).
+    """
+    valid = valid.expand_as(x)
+    difference = (x - y).abs()
+    return (difference * valid).mean() + hole_weight * (difference * (1 - valid)).mean()
+
+
+class PerceptualLoss(torch.nn.Module):
+    """L1 between MobileNetV3-Large features of two images (ImageNet weights from disk).
+
+    Only built when the user gives a local file with an ImageNet state dict in
+    torchvision's layout; nothing is downloaded.
+
+    Args:
+        backbone: path of the state dict.
+        layers: ``features`` indices whose outputs are compared.
+    """
+
+    def __init__(self, backbone: str | os.PathLike[str], layers: tuple[int, ...] = (3, 6, 12)):
+        super().__init__()
+        from hdr_plugin.models.hybrid_arch import HybridMNV3
+
+        self.encoder = HybridMNV3(backbone=str(backbone)).encoder.eval()
+        self.layers = set(layers)
+        self.last = max(layers)
+
+    def _features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = (x - self.encoder.mean) / self.encoder.std
+        out = []
+        for index, layer in enumerate(self.encoder.features):
+            x = layer(x)
+            if index in self.layers:
+                out.append(x)
+            if index == self.last:
+                break
+        return out
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """x, y: (N, 3, H, W) display-referred values in [0, 1] (e.g. PQ or tone-mapped)."""
+        return sum(
+            (a - b).abs().mean() for a, b in zip(self._features(x), self._features(y), strict=True)
+        )

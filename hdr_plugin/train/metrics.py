@@ -1,0 +1,118 @@
+"""HDR quality metrics: PU21-PSNR (whole image and clipped region), log-PSNR, PU21-SSIM.
+
+Conventions. Scene-linear values are in the model contract's units (SDR reference white
+1.0) and are mapped to absolute luminance with reference white at 203 cd/m² before PU21
+encoding (Mantiuk & Azimi, PCS 2021, ``banding_glare`` parameters), applied per RGB
+channel. PSNR uses the PU21 value of 10000 cd/m² as peak. Before scoring, each prediction
+is scaled by one factor fitted on well-exposed pixels, because the absolute scale of an
+SDR -> HDR reconstruction is ambiguous.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hdr_plugin.masks import max_rgb
+
+REFERENCE_WHITE_NITS = 203.0
+PU21_BANDING_GLARE = (
+    0.353487901,
+    0.3734658629,
+    8.277049286e-05,
+    0.9062562627,
+    0.09150303166,
+    0.9099517204,
+    596.3148142,
+)
+PU21_MIN_NITS, PU21_MAX_NITS = 0.005, 10000.0
+
+
+def pu21_encode(nits: np.ndarray) -> np.ndarray:
+    """PU21 encoding of absolute luminance (cd/m²), clamped to [0.005, 10000]."""
+    p0, p1, p2, p3, p4, p5, p6 = PU21_BANDING_GLARE
+    y = np.power(np.clip(np.asarray(nits, dtype=np.float64), PU21_MIN_NITS, PU21_MAX_NITS), p3)
+    return p6 * (np.power((p0 + p1 * y) / (1.0 + p2 * y), p4) - p5)
+
+
+PU21_PEAK = float(pu21_encode(np.array(PU21_MAX_NITS)))
+
+
+def psnr(test: np.ndarray, reference: np.ndarray, peak: float) -> float:
+    """PSNR in dB; ``inf`` for identical inputs."""
+    mse = float(np.mean((np.asarray(test, np.float64) - np.asarray(reference, np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(peak**2 / mse)
+
+
+def well_exposed(sdr: np.ndarray, low: float = 0.1, high: float = 0.9) -> np.ndarray:
+    """(H, W) pixels of an SDR plate whose every channel is between ``low`` and ``high``."""
+    return (sdr.min(axis=-1) > low) & (max_rgb(sdr) < high)
+
+
+def clipped_region(sdr: np.ndarray, threshold: float = 254.0 / 255.0) -> np.ndarray:
+    """(H, W) pixels of an SDR plate with any channel at the clipping level."""
+    return max_rgb(sdr) >= threshold
+
+
+def fit_scale(prediction: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> float:
+    """Scale s minimising the log error of s·prediction on ``mask`` (geometric mean ratio)."""
+    p = prediction[mask].ravel()
+    r = reference[mask].ravel()
+    keep = (p > 1e-6) & (r > 1e-6)
+    if keep.sum() < 16:
+        return 1.0
+    return float(np.exp(np.median(np.log(r[keep]) - np.log(p[keep]))))
+
+
+def pu21_psnr(test: np.ndarray, reference: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """PU21-PSNR of scene-linear images (reference white 1.0 -> 203 cd/m²), optionally masked."""
+    a = pu21_encode(np.maximum(test, 0) * REFERENCE_WHITE_NITS)
+    b = pu21_encode(np.maximum(reference, 0) * REFERENCE_WHITE_NITS)
+    if mask is not None:
+        a, b = a[mask], b[mask]
+    return psnr(a, b, PU21_PEAK)
+
+
+def log_psnr(test: np.ndarray, reference: np.ndarray, eps: float = 1e-5) -> float:
+    """PSNR of log10 values, peak = the reference's log10 dynamic range."""
+    a = np.log10(np.maximum(test, 0) + eps)
+    b = np.log10(np.maximum(reference, 0) + eps)
+    return psnr(a, b, float(b.max() - b.min()))
+
+
+def _gaussian_blur(x: np.ndarray, sigma: float = 1.5, radius: int = 5) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter
+
+    return gaussian_filter(x, sigma=sigma, truncate=radius / sigma, mode="reflect")
+
+
+def ssim(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
+    """Mean SSIM of 2-D arrays (Gaussian window 11, sigma 1.5)."""
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    mu_a, mu_b = _gaussian_blur(a), _gaussian_blur(b)
+    saa = _gaussian_blur(a * a) - mu_a**2
+    sbb = _gaussian_blur(b * b) - mu_b**2
+    sab = _gaussian_blur(a * b) - mu_a * mu_b
+    value = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / (
+        (mu_a**2 + mu_b**2 + c1) * (saa + sbb + c2)
+    )
+    return float(value.mean())
+
+
+def pu21_ssim(test: np.ndarray, reference: np.ndarray) -> float:
+    """SSIM on PU21-encoded values, averaged over the RGB channels."""
+    a = pu21_encode(np.maximum(test, 0) * REFERENCE_WHITE_NITS)
+    b = pu21_encode(np.maximum(reference, 0) * REFERENCE_WHITE_NITS)
+    return float(np.mean([ssim(a[..., c], b[..., c], PU21_PEAK) for c in range(3)]))
+
+
+def score(prediction: np.ndarray, reference: np.ndarray, sdr: np.ndarray) -> dict[str, float]:
+    """Every metric for one image, after fitting the scale on well-exposed pixels."""
+    exposed = well_exposed(sdr)
+    scaled = prediction * fit_scale(prediction, reference, exposed)
+    clipped = clipped_region(sdr)
+    return {
+        "pu21_psnr": pu21_psnr(scaled, reference),
+        "pu21_psnr_clipped": pu21_psnr(scaled, reference, clipped) if clipped.any() else np.nan,
+        "log_psnr": log_psnr(scaled, reference),
+        "pu21_ssim": pu21_ssim(scaled, reference),
+    }

@@ -1,0 +1,229 @@
+"""Training: data split, camera pipeline, losses, metrics, steps, resume, weights export."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hdr_plugin.cli import main
+from hdr_plugin.errors import ConfigError
+from hdr_plugin.models import create_model
+from hdr_plugin.train import losses, metrics
+from hdr_plugin.train.data import make_split, scene_family
+from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pipeline, synthesize
+from hdr_plugin.train.trainer import TrainConfig, Trainer
+from tests.conftest import write_image
+
+TINY = {
+    "unet-native": {"width": 4, "levels": 3},
+    "hybrid-mnv3": {"width_mult": 0.25, "decoder_width": 4},
+    "singlehdr": {"width": 4, "resnet_width": 8},
+    "layered": {"width": 4, "levels": 3},
+}
+
+
+def hdr_scene(height, width, seed):
+    """Scene-linear image with a smooth background and a very bright source."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = 0.05 + 0.4 * (np.sin(x / 9 + seed) * np.cos(y / 7) * 0.5 + 0.5)
+    rgb = np.stack([base, base * 0.8, base * 0.6], -1) * rng.uniform(0.7, 1.3, 3).astype(np.float32)
+    sun = np.exp(-((x - width * 0.6) ** 2 + (y - height * 0.4) ** 2) / (2 * (height / 10) ** 2))
+    return (rgb + 40.0 * sun[..., None] * np.array([1.0, 0.9, 0.7], np.float32)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def hdr_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hdr")
+    write_image(folder / "alpha_01_1k.hdr", hdr_scene(96, 192, 0), "float")
+    write_image(folder / "alpha_02_1k.hdr", hdr_scene(96, 192, 1), "float")
+    write_image(folder / "beta.exr", hdr_scene(120, 140, 2), "half")
+    write_image(folder / "delta.exr", hdr_scene(128, 128, 3), "half")
+    write_image(folder / "gamma.exr", hdr_scene(110, 150, 4), "half")
+    return folder
+
+
+def test_split_is_by_scene_family(hdr_folder):
+    assert scene_family("brown_photostudio_01_1k.hdr") == "brown_photostudio"
+    assert scene_family("Carrots.exr") == "Carrots"
+    split = make_split(hdr_folder)
+    assert split["validation"] == ["delta.exr"]
+    assert "alpha_01_1k.hdr" in split["train"] and "alpha_02_1k.hdr" in split["train"]
+
+
+def test_committed_split_keeps_families_together():
+    from hdr_plugin.train.data import SPLIT_FILE
+
+    split = json.loads(SPLIT_FILE.read_text())
+    train = {scene_family(f) for f in split["train"]}
+    validation = {scene_family(f) for f in split["validation"]}
+    assert not train & validation
+    assert len(split["train"]) + len(split["validation"]) == 58
+
+
+def test_camera_pipeline_clips_the_asked_fraction_and_keeps_units(color):
+    hdr = hdr_scene(64, 64, 5)
+    pair = synthesize(
+        hdr,
+        color,
+        np.random.default_rng(0),
+        Pipeline(clipped_fraction=0.1, noise=0, jpeg=0, bits=8),
+    )
+    assert abs((pair.linear_clipped.max(-1) >= 1.0).mean() - 0.1) < 0.01
+    assert pair.sdr.min() >= 0 and pair.sdr.max() <= 1
+    np.testing.assert_allclose(pair.sdr * 255, np.round(pair.sdr * 255), atol=1e-3)  # 8-bit
+    # Unclipped pixels: the sRGB camera's linearisation gives back the target.
+    srgb = synthesize(hdr, color, np.random.default_rng(0), EVALUATION_PIPELINES["srgb"])
+    linear = create_model("linear", color)(
+        srgb.continuous if hasattr(srgb, "continuous") else srgb.sdr_continuous
+    )
+    unclipped = srgb.linear_clipped.max(-1) < 0.9
+    np.testing.assert_allclose(linear[unclipped], srgb.hdr[unclipped], rtol=0.02, atol=2e-3)
+
+
+def test_jpeg_and_noise_change_the_plate(color):
+    hdr = hdr_scene(64, 64, 6)
+    clean = synthesize(
+        hdr, color, np.random.default_rng(1), Pipeline(noise=0, jpeg=0, bits=8, curve="srgb")
+    )
+    dirty = synthesize(
+        hdr, color, np.random.default_rng(1), Pipeline(noise=1, jpeg=1, bits=8, curve="srgb")
+    )
+    assert dirty.info["jpeg"] is not None
+    assert np.abs(dirty.sdr - clean.sdr).mean() > 1e-3
+
+
+def test_pu21_matches_published_values():
+    # 100 cd/m² -> about 256, 10000 cd/m² -> 595.39 (gfxdisp/pu21, banding_glare).
+    np.testing.assert_allclose(
+        metrics.pu21_encode(np.array([100.0, 10000.0])), [256.3839, 595.3939], atol=1e-3
+    )
+    assert metrics.pu21_encode(np.array([0.0])) == metrics.pu21_encode(np.array([0.005]))
+
+
+def test_psnr_and_scale_fit_by_hand():
+    reference = np.array([1.0, 2.0, 3.0, 4.0])
+    assert metrics.psnr(reference + 0.1, reference, peak=1.0) == pytest.approx(20.0)
+    ref = np.random.default_rng(0).uniform(0.1, 2, (8, 8, 3))
+    mask = np.ones((8, 8), bool)
+    assert metrics.fit_scale(ref / 3.0, ref, mask) == pytest.approx(3.0)
+    sdr = np.full((2, 2, 3), 0.5)
+    sdr[0, 0] = [1.0, 0.2, 0.1]
+    np.testing.assert_array_equal(metrics.clipped_region(sdr), [[True, False], [False, False]])
+    np.testing.assert_array_equal(metrics.well_exposed(sdr), [[False, True], [True, True]])
+
+
+def test_log_psnr_by_hand():
+    reference = np.array([[0.01, 100.0]])
+    test = np.array([[0.1, 100.0]])  # off by one decade on one of two pixels
+    # MSE = 0.5 (log10 units), peak = 4 decades -> 10 log10(16 / 0.5)
+    assert metrics.log_psnr(test, reference, eps=0) == pytest.approx(10 * np.log10(16 / 0.5))
+
+
+def test_score_of_perfect_prediction_is_infinite_psnr():
+    hdr = hdr_scene(32, 32, 7)
+    sdr = np.clip(hdr, 0, 1)
+    result = metrics.score(hdr * 2.0, hdr, sdr)  # any global scale is fitted away
+    assert result["pu21_psnr"] > 100 and result["pu21_ssim"] == pytest.approx(1.0)
+
+
+def test_losses_by_hand():
+    x = torch.zeros(1, 1, 2, 2)
+    y = torch.ones(1, 1, 2, 2)
+    assert losses.l1(x, y) == 1.0
+    assert losses.total_variation(torch.tensor([[[[0.0, 1.0], [0.0, 1.0]]]])) == pytest.approx(1.0)
+    assert losses.log_l2(
+        torch.full((1,), np.e - 1e-3), torch.full((1,), 1 - 1e-3)
+    ) == pytest.approx(1.0)
+    valid = torch.tensor([[[[1.0, 0.0], [1.0, 1.0]]]])
+    assert losses.hole_valid_l1(x, y, valid) == pytest.approx(0.75 + 6 * 0.25)
+    img = torch.rand(1, 3, 32, 32)
+    assert losses.ssim(img, img) == pytest.approx(1.0)
+    assert losses.ssim(img, torch.rand(1, 3, 32, 32)) < 0.5
+
+
+def config(hdr_folder, tmp_path, model, **extra):
+    values = {
+        "model": model, "architecture": TINY[model], "data": str(hdr_folder),
+        "output": str(tmp_path / model), "batch": 2, "crop": 64, "views_per_image": 2,
+        "steps": 6, "val_every": 1000, "checkpoint_every": 1000, "device": "cpu", "lr": 1e-3,
+    }  # fmt: skip
+    values.update(extra)
+    return TrainConfig(**values)
+
+
+@pytest.mark.parametrize("model", list(TINY))
+def test_loss_goes_down_on_a_fixed_batch(model, hdr_folder, tmp_path, color):
+    trainer = Trainer(config(hdr_folder, tmp_path, model, lr=3e-3, steps=40), color)
+    batch = trainer.sample_batch()
+    trainer.sample_batch = lambda: batch
+    first = trainer.train_step()["loss"]
+    for _ in range(19):
+        last = trainer.train_step()["loss"]
+    assert last < 0.8 * first, (first, last)
+
+
+def test_resumed_run_equals_uninterrupted_run(hdr_folder, tmp_path, color):
+    straight = Trainer(config(hdr_folder, tmp_path / "a", "unet-native"), color)
+    straight.run(progress=False)
+    interrupted = Trainer(config(hdr_folder, tmp_path / "b", "unet-native"), color)
+    for _ in range(3):
+        interrupted.train_step()
+    interrupted.save_checkpoint()  # then the process dies
+    resumed = Trainer(config(hdr_folder, tmp_path / "b", "unet-native"), color)
+    assert resumed.resume() and resumed.step == 3
+    resumed.run(progress=False)
+    for (name, a), (_, b) in zip(
+        straight.net.state_dict().items(), resumed.net.state_dict().items(), strict=True
+    ):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
+def test_trained_weights_load_through_the_registry(hdr_folder, tmp_path, color, monkeypatch):
+    trainer = Trainer(config(hdr_folder, tmp_path, "layered", steps=2, val_every=2), color)
+    path = trainer.run(progress=False)
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["architecture"] == TINY["layered"]
+    assert card["training"]["steps"] == 2 and "pu21_psnr" in card["validation_during_training"]
+    monkeypatch.setenv("HDR_PLUGIN_WEIGHTS", str(path.parent))
+    model = create_model("layered", color, {"device": "cpu"})
+    assert model.weights_hash == card["weights_hash"]
+    assert path.stat().st_size < 1_000_000  # float16, tiny
+
+
+def test_train_cli_and_bad_config(capsys, hdr_folder, tmp_path):
+    toml = tmp_path / "unet.toml"
+    toml.write_text(
+        'model = "unet-native"\nsteps = 2\nbatch = 1\ncrop = 64\n'
+        'views_per_image = 1\ndevice = "cpu"\n'
+    )
+    args = [
+        "train", str(toml), "--no-progress",
+        "--set", f"data={str(hdr_folder)!r}",
+        "--set", f"output={str(tmp_path / 'run')!r}",
+        "--set", "architecture.width=4",
+        "--set", "architecture.levels=3",
+    ]  # fmt: skip
+    assert main(args) == 0, capsys.readouterr().err
+    assert (tmp_path / "run" / "unet-native.safetensors").is_file()
+    toml.write_text('model = "unet-native"\nstepz = 2\n')
+    assert main(["train", str(toml)]) == 1
+    assert "unknown key 'stepz'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="model 'vgg'"):
+        TrainConfig.load(None, {"model": "'vgg'"})
+
+
+def test_evaluate_prints_a_table(capsys, hdr_folder):
+    args = [
+        "evaluate",
+        "-m",
+        "linear,inverse-mobius",
+        "--data",
+        str(hdr_folder),
+        "--pipelines",
+        "srgb",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "| linear |" in out and "| inverse-mobius |" in out and "clipped PU21-PSNR" in out
