@@ -69,6 +69,7 @@ class TrainConfig:
             perceptual loss); nothing is downloaded.
         perceptual_weight: weight of the perceptual loss when ``backbone`` is set.
         weights_dtype: dtype of the shipped weights file (``float16`` halves its size).
+        max_minutes: stop (and still write weights and card) after this wall time.
     """
 
     model: str
@@ -87,6 +88,7 @@ class TrainConfig:
     backbone: str | None = None
     perceptual_weight: float = 0.1
     weights_dtype: str = "float16"
+    max_minutes: float | None = None
 
     @classmethod
     def load(cls, path: str | Path | None, overrides: Mapping[str, str] = ()) -> TrainConfig:
@@ -355,7 +357,13 @@ class Trainer:
         start = time.perf_counter()
         bar = tqdm(total=self.config.steps, initial=self.step, disable=not progress, unit="step")
         with bar:
+            limit = self.config.max_minutes
             while self.step < self.config.steps:
+                if limit is not None and time.perf_counter() - start > 60 * limit:
+                    bar.write(f"stopping at step {self.step}: max_minutes={limit} reached")
+                    record = {"step": self.step, "validation": self.validate()}
+                    self.history.append(record)
+                    break
                 terms = self.train_step()
                 bar.update()
                 bar.set_postfix(loss=f"{terms['loss']:.4f}")
