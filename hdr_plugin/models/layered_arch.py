@@ -247,15 +247,18 @@ class Layered(HDRNetwork):
         mask = highlight_mask_per_channel(x, self.mask_threshold)
         valid = (mask < 1.0).to(x.dtype)  # clipped channels are holes to inpaint
         detail_filled = self.detail_net(detail.clamp(0.0, 4.0), valid)
-        base_pq = self.base_net(base).clamp(0.0, 1.0)
-        pq = base_pq + self.refine_net(torch.cat([base_pq, detail_filled, x, mask], dim=1))
+        # Sigmoids keep PQ in (0, 1) with gradients everywhere; refinement adds in logit space.
+        base_logit = self.base_net(base)
+        base_pq = torch.sigmoid(base_logit)
+        refined = self.refine_net(torch.cat([base_pq, detail_filled, x, mask], dim=1))
+        pq = torch.sigmoid(base_logit + refined)
         return {
             "base": base,
             "detail": detail,
             "mask": mask,
             "detail_filled": detail_filled,
             "base_pq": base_pq,
-            "pq": pq.clamp(0.0, 1.0),
+            "pq": pq,
         }
 
     def forward(

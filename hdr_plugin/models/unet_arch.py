@@ -108,8 +108,8 @@ class UNet(nn.Module):
 class UNetNative(HDRNetwork):
     """``unet-native``: U-Net from display-encoded Rec.709 to PQ-encoded Rec.2020.
 
-    It learns range and the 709 -> 2020 gamut expansion together; the output, clamped to
-    [0, 1], is PQ with reference white at 203 cd/m².
+    It learns range and the 709 -> 2020 gamut expansion together; the output, a sigmoid,
+    is PQ with reference white at 203 cd/m².
 
     Args:
         width: channels at full resolution.
@@ -123,8 +123,12 @@ class UNetNative(HDRNetwork):
         self.receptive_field = self.unet.receptive_field
 
     def predict_pq(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) display-encoded Rec.709 -> PQ-encoded Rec.2020 (what training sees)."""
-        return self.unet(x).clamp(0.0, 1.0)
+        """(N, 3, H, W) display-encoded Rec.709 -> PQ-encoded Rec.2020 (what training sees).
+
+        A sigmoid bounds the output to (0, 1) with a gradient everywhere (a clamp would
+        stop training on pixels that overshoot).
+        """
+        return torch.sigmoid(self.unet(x))
 
     def forward(
         self, x: torch.Tensor, context: Any = None, window: Tile | None = None
