@@ -155,7 +155,7 @@ def config(hdr_folder, tmp_path, model, **extra):
 
 @pytest.mark.parametrize("model", list(TINY))
 def test_loss_goes_down_on_a_fixed_batch(model, hdr_folder, tmp_path, color):
-    trainer = Trainer(config(hdr_folder, tmp_path, model, lr=3e-3, steps=60), color)
+    trainer = Trainer(config(hdr_folder, tmp_path, model, lr=1e-2, steps=60), color)
     batch = trainer.sample_batch()
     trainer.sample_batch = lambda: batch
     first = trainer.train_step()["loss"]
