@@ -19,6 +19,7 @@ import OpenImageIO as oiio
 
 from hdr_plugin.color import LINEAR_REC709, ColorContext
 from hdr_plugin.io import read_image
+from hdr_plugin.train.data import perspective_view
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "hdr" / "venice_sunset_1k.hdr"
@@ -26,34 +27,6 @@ WIDTH, HEIGHT = 480, 270
 FIRST_FRAME, FRAME_COUNT = 1001, 24
 FOV_DEG, START_YAW_DEG, YAW_STEP_DEG, PITCH_DEG = 75.0, 50.0, 0.4, 2.0
 CLIPPED_FRACTION = 0.03
-
-
-def perspective_view(pano: np.ndarray, yaw_deg: float, pitch_deg: float) -> np.ndarray:
-    """Sample an equirectangular (H, W, 3) panorama through a pinhole camera (bilinear)."""
-    focal = 0.5 * WIDTH / np.tan(np.radians(FOV_DEG) / 2)
-    xs = np.arange(WIDTH) - (WIDTH - 1) / 2
-    ys = np.arange(HEIGHT) - (HEIGHT - 1) / 2
-    x, y = np.meshgrid(xs, ys)
-    rays = np.stack([x, -y, np.full_like(x, focal)], axis=-1)
-    rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
-    pitch, yaw = np.radians(pitch_deg), np.radians(yaw_deg)
-    rot_x = np.array(
-        [[1, 0, 0], [0, np.cos(pitch), np.sin(pitch)], [0, -np.sin(pitch), np.cos(pitch)]]
-    )
-    rot_y = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
-    rays = rays @ (rot_y @ rot_x).T
-    lon = np.arctan2(rays[..., 0], rays[..., 2])
-    lat = np.arcsin(np.clip(rays[..., 1], -1, 1))
-    ph, pw = pano.shape[:2]
-    u = (lon / (2 * np.pi) + 0.5) * pw - 0.5
-    v = (0.5 - lat / np.pi) * ph - 0.5
-    u0, v0 = np.floor(u).astype(int), np.floor(v).astype(int)
-    fu, fv = (u - u0)[..., None], (v - v0)[..., None]
-    v0c, v1c = np.clip(v0, 0, ph - 1), np.clip(v0 + 1, 0, ph - 1)
-    u0w, u1w = u0 % pw, (u0 + 1) % pw
-    top = pano[v0c, u0w] * (1 - fu) + pano[v0c, u1w] * fu
-    bottom = pano[v1c, u0w] * (1 - fu) + pano[v1c, u1w] * fu
-    return (top * (1 - fv) + bottom * fv).astype(np.float32)
 
 
 def main() -> int:
@@ -65,7 +38,9 @@ def main() -> int:
     color = ColorContext.resolve()
     pano = read_image(args.source).rgb
     views = [
-        perspective_view(pano, START_YAW_DEG + i * YAW_STEP_DEG, PITCH_DEG)
+        perspective_view(
+            pano, START_YAW_DEG + i * YAW_STEP_DEG, PITCH_DEG, FOV_DEG, (HEIGHT, WIDTH)
+        )
         for i in range(FRAME_COUNT)
     ]
     # One exposure for the whole shot (per-frame exposure would flicker).

@@ -13,9 +13,15 @@ def node(color, **knobs):
     return ReconstructNode(ReconstructSettings(**knobs), color)
 
 
-def test_default_node_expands_highlights_and_keeps_midtones(color):
+def test_default_node_expands_clipped_white(color):
     plate = gradient_plate()
     out = node(color).process(plate)
+    assert out[plate.max(axis=-1) >= 1.0].max() > 3.0
+
+
+def test_inverse_mobius_expands_highlights_and_keeps_midtones(color):
+    plate = gradient_plate()
+    out = node(color, model="inverse-mobius").process(plate)
     linear = create_model("linear", color)(plate)
     dark = plate.max(axis=-1) < 0.5
     np.testing.assert_allclose(out[dark], linear[dark], rtol=1e-4, atol=1e-6)
@@ -107,7 +113,16 @@ def test_nan_and_inf_pixels_do_not_poison_the_frame(color):
         ({"mix": 1.5}, ConfigError, r"mix=1.5 is outside \[0.0, 1.0\]"),
         ({"mask_threshold": 1.0}, ConfigError, "mask_threshold=1.0 is outside"),
         ({"white_level": 0.0}, ConfigError, "white_level=0.0 is outside"),
-        ({"model_options": {"peak_nits": "bright"}}, ConfigError, "peak_nits='bright'"),
+        (
+            {"model": "inverse-mobius", "model_options": {"peak_nits": "bright"}},
+            ConfigError,
+            "peak_nits='bright'",
+        ),
+        (
+            {"model_options": {"peak_nits": 1000}},
+            ConfigError,
+            "no option 'peak_nits'; its options: alpha",
+        ),
     ],
 )
 def test_bad_knobs_fail_when_the_node_is_built(color, knobs, error, match):
