@@ -225,6 +225,63 @@ def evaluate_command(
             json.dump(results, handle, indent=2)
 
 
+@cli.command("batch")
+@click.argument("shots_file", metavar="SHOTS.toml")
+@click.option("--shots", help="Only these shots (comma-separated names).")
+@click.option("-f", "--frames", help="Only these frames of each shot, e.g. 1001-1010.")
+@click.option("--chunk", metavar="I/N", help="Only the I-th of N chunks of each shot (farm tasks).")
+@click.option("-w", "--workers", type=int, default=1, show_default=True, help="Local processes.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run on this Dask scheduler.")
+@click.option("--local-cluster", type=int, metavar="N", help="Run on a Dask LocalCluster of N.")
+@click.option("--force", is_flag=True, help="Re-render frames whose outputs are complete.")
+@click.option("--no-progress", is_flag=True)
+@click.pass_context
+def batch_command(
+    ctx: click.Context,
+    shots_file: str,
+    shots: str | None,
+    frames: str | None,
+    chunk: str | None,
+    workers: int,
+    scheduler: str | None,
+    local_cluster: int | None,
+    force: bool,
+    no_progress: bool,
+) -> None:
+    """Render every shot of SHOTS.toml with its own model; resumes where it stopped."""
+    from hdr_plugin.render import execute, plan
+    from hdr_plugin.shots import load_shots
+
+    color = ColorContext.resolve(ctx.obj["ocio"])
+    config = load_shots(shots_file, color)
+    selected = config.select([s.strip() for s in shots.split(",")] if shots else None)
+    tasks = plan(selected, frames=frames, chunk=chunk, ocio_config=color.config_path)
+    start = time.perf_counter()
+    results = execute(
+        tasks,
+        workers=workers,
+        scheduler=scheduler,
+        local_cluster=local_cluster,
+        force=force,
+        progress=not no_progress,
+    )
+    elapsed = time.perf_counter() - start
+    failed = [r for r in results if r.error]
+    rendered = sum(1 for r in results if r.output and not r.skipped)
+    skipped = sum(1 for r in results if r.skipped)
+    for result in failed:
+        click.echo(f"hdr-plugin: failed: {result.error}", err=True)
+    rate = 60 * rendered / elapsed if elapsed and rendered else 0.0
+    click.echo(
+        f"{len(selected)} shots: {rendered} frames rendered, {skipped} already complete, "
+        f"{len(failed)} failed in {elapsed:.1f} s ({rate:.0f} frames/min)"
+    )
+    if failed:
+        raise HdrPluginError(
+            f"{len(failed)} frame(s) failed after a retry; first: {failed[0].error}"
+        )
+
+
 @cli.command("models")
 def models_command() -> None:
     """List the registered models, their options and whether they can render."""
