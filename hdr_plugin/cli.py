@@ -282,6 +282,30 @@ def batch_command(
         )
 
 
+@cli.command("publish")
+@click.argument("shots_file", metavar="SHOTS.toml")
+@click.option("--publish-root", required=True, help="Folder receiving <shot>/v###/.")
+@click.option("--shots", help="Only these shots (comma-separated names).")
+@click.option("-w", "--workers", type=int, default=1, show_default=True)
+@click.pass_context
+def publish_command(
+    ctx: click.Context, shots_file: str, publish_root: str, shots: str | None, workers: int
+) -> None:
+    """Validate, render and publish SHOTS.toml through pyblish (validation failures stop it)."""
+    from hdr_plugin.publish import publish
+
+    context = publish(
+        shots_file,
+        publish_root,
+        ocio_config=ctx.obj["ocio"],
+        shots=[s.strip() for s in shots.split(",")] if shots else None,
+        workers=workers,
+    )
+    for instance in context:
+        version, folder = instance.data["version"], instance.data["publishDir"]
+        click.echo(f"published {instance.name} v{version:03d}: {folder}")
+
+
 @cli.command("models")
 def models_command() -> None:
     """List the registered models, their options and whether they can render."""
