@@ -13,6 +13,7 @@ cluster; a failed frame is retried once and then reported with its shot and fram
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import time
 from collections import Counter
@@ -430,7 +431,9 @@ def execute(
         if scheduler or local_cluster:
             _execute_dask(tasks, scheduler, local_cluster, force, done)
         elif workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            # spawn, not fork: forking a process that holds OIIO/OCIO/torch threads can hang.
+            spawn = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
                 futures = {pool.submit(_run_with_retry, t, force): i for i, t in enumerate(tasks)}
                 for future in as_completed(futures):
                     done(futures[future], future.result())

@@ -84,6 +84,10 @@ def _resolve(base: Path, value: str) -> str:
 
 
 def _shot(where: str, entry: Mapping[str, Any], defaults: Mapping[str, Any], base: Path) -> Shot:
+    name = entry.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"{where}: key 'name' must be a shot name like 'sh010', got {name!r}")
+    where = f"{where} ({name!r})"
     unknown = sorted(set(entry) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {sorted(KNOWN_KEYS)}")
@@ -92,10 +96,6 @@ def _shot(where: str, entry: Mapping[str, Any], defaults: Mapping[str, Any], bas
         **defaults.get("model_options", {}),
         **entry.get("model_options", {}),
     }
-    name = merged.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"{where}: key 'name' must be a shot name like 'sh010', got {name!r}")
-    where = f"{where} ({name!r})"
     for key in ("plate", "output"):
         if key not in merged:
             raise ConfigError(f"{where}: missing key {key!r}")

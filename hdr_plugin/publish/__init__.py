@@ -56,7 +56,9 @@ def publish(
     finally:
         pyblish_log.setLevel(level)
     failures = [
-        f"{r['plugin'].__name__} ({r['instance'] or 'context'}): {r['error']}"
+        # an Instance is a list (falsy when empty): compare with None
+        f"{r['plugin'].__name__} ({'context' if r['instance'] is None else r['instance'].name}): "
+        f"{r['error']}"
         for r in context.data.get("results", [])
         if r["error"] is not None
     ]
