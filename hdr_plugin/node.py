@@ -211,6 +211,22 @@ class ReconstructNode:
         self.timings["colour"] += colour_time + time.perf_counter() - start
         return NodeOutput(out, mask, source_space)
 
+    def hold_statistics(self, rgb: np.ndarray, *, input_colorspace: str | None = None) -> bool:
+        """Fix the model's whole-frame statistics to those of ``rgb`` for every later frame.
+
+        Models with whole-frame parts (instance normalisation, CRF estimate, base layer)
+        would otherwise re-estimate them on each frame; render loops call this once per
+        shot, with the middle frame, so that a shot cannot flicker. Returns whether the
+        model has such parts.
+        """
+        hold = getattr(self.model, "hold_statistics", None)
+        if hold is None or not self.spec.global_parts:
+            return False
+        source_space = self.resolve_input_colorspace(input_colorspace)
+        encoded = np.clip(self.color.convert(rgb, source_space, self.spec.input_encoding), 0, 1)
+        hold(np.nan_to_num(encoded, nan=0.0))
+        return True
+
     def process(self, image: np.ndarray, matte: np.ndarray | None = None) -> np.ndarray:
         """Reconstruct an (H, W, 3) or (H, W, 4) image; alpha passes through untouched."""
         if image.ndim != 3 or image.shape[-1] not in (3, 4):

@@ -77,6 +77,7 @@ class FrameTask:
     matte: str | None
     output: str
     settings: ReconstructSettings
+    reference: str
     pixel_type: str
     compression: str
     write_masks: bool
@@ -248,6 +249,7 @@ def render(
     outputs = output_files(job.output, plate)
     _check_output_folder(outputs[0])
     mattes = _matte_files(node.settings.matte, plate) if node.settings.matte else None
+    _hold_shot_statistics(node, plate[len(plate) // 2])
     timings: Counter[str] = Counter()
     written: list[Path] = []
     bar = tqdm(
@@ -276,6 +278,13 @@ def render(
                 on_frame(index, written[-1])
     timings.update(node.timings)
     return RenderResult(written, timings)
+
+
+def _hold_shot_statistics(node: ReconstructNode, reference: FrameFile) -> None:
+    """Hold the model's whole-frame statistics at those of the shot's reference frame."""
+    if node.spec.global_parts:
+        image = read_image(reference.path, frame=reference.frame)
+        node.hold_statistics(image.rgb, input_colorspace=image.colorspace)
 
 
 # --- batches of shots -------------------------------------------------------------------
@@ -312,7 +321,7 @@ def plan(
     tasks = []
     for shot in shots:
         try:
-            plate = expand_input(shot.job.input, shot.job.frames)
+            plate = full = expand_input(shot.job.input, shot.job.frames)
             if wanted is not None:
                 plate = [f for f in plate if f.frame in wanted]
             if chunk:
@@ -335,6 +344,7 @@ def plan(
                     matte=mattes[index].path if mattes else None,
                     output=target,
                     settings=shot.settings,
+                    reference=full[len(full) // 2].path,
                     pixel_type=shot.job.pixel_type,
                     compression=shot.job.compression,
                     write_masks=shot.job.write_masks,
@@ -348,10 +358,12 @@ _NODES: dict[str, ReconstructNode] = {}
 
 
 def _node_for(task: FrameTask) -> ReconstructNode:
-    key = json.dumps([task.settings.to_dict(), task.ocio_config], sort_keys=True)
+    """This process's node for the task's knobs, statistics held at the shot's reference."""
+    key = json.dumps([task.settings.to_dict(), task.ocio_config, task.reference], sort_keys=True)
     node = _NODES.get(key)
     if node is None:
         node = ReconstructNode(task.settings, ColorContext(task.ocio_config))
+        _hold_shot_statistics(node, FrameFile(None, task.reference))
         _NODES[key] = node
     return node
 

@@ -260,21 +260,29 @@ def test_shots_from_an_otio_timeline(tmp_path):
     assert shot.job.frames == "1009-1018"
 
 
-def test_sample_sequence_does_not_flicker(color):
-    """Frame-to-frame change of mean luminance follows the plate's own (the camera pans)."""
+@pytest.mark.parametrize(
+    "model", ["bt2446c-inverse", "unet-native", "hybrid-mnv3", "singlehdr", "layered"]
+)
+def test_sample_sequence_does_not_flicker(model, color, capsys):
+    """Frame-to-frame change of mean luminance follows the plate's own (the camera pans).
+
+    Whole-frame statistics are held per shot, as the render loops do.
+    """
     from hdr_plugin.node import ReconstructNode, ReconstructSettings
 
     frames = [read_image(SAMPLE_PLATES / f"pan.{f}.png").rgb for f in range(1001, 1025)]
     weights = np.array([0.2627, 0.6780, 0.0593], np.float32)
-    linear = ReconstructNode(ReconstructSettings(model="linear"), color)
-    reference = np.log([float((linear.process(f) @ weights).mean()) for f in frames])
-    for model in ("bt2446c-inverse", "layered"):
-        node = ReconstructNode(
-            ReconstructSettings(
-                model=model, model_options={"device": "cpu"} if model == "layered" else {}
-            ),
-            color,
+
+    def log_means(node):
+        return np.log([float((node.process(f) @ weights).mean()) for f in frames])
+
+    reference = log_means(ReconstructNode(ReconstructSettings(model="linear"), color))
+    options = {} if model == "bt2446c-inverse" else {"device": "cpu"}
+    node = ReconstructNode(ReconstructSettings(model=model, model_options=options), color)
+    node.hold_statistics(frames[len(frames) // 2])
+    flicker = float(np.abs(np.diff(log_means(node)) - np.diff(reference)).max())
+    with capsys.disabled():
+        print(
+            f"\n{model}: max frame-to-frame flicker {flicker:.5f} (natural log of mean luminance)"
         )
-        means = np.log([float((node.process(f) @ weights).mean()) for f in frames])
-        flicker = np.abs(np.diff(means) - np.diff(reference)).max()
-        assert flicker < 0.01, (model, flicker)  # under 0.015 stops between any two frames
+    assert flicker < 0.005  # under 0.007 stops between any two frames

@@ -204,6 +204,7 @@ class TorchModel:
         # Weights stay float32; on GPUs autocast runs convolutions in bf16/fp16 and keeps
         # reductions (normalisation, softmax, the output head's decode) in float32.
         self.net = net.to(self.device).to(memory_format=torch.channels_last)
+        self._held: tuple[Any, dict[FrameStatistic, Any]] | None = None
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # frames of a shot share one size
 
@@ -214,34 +215,71 @@ class TorchModel:
         return pad_to_multiple(small, self.net.tile_multiple)[0]
 
     @torch.inference_mode()
+    def hold_statistics(self, image: np.ndarray) -> None:
+        """Compute whole-frame statistics once, from ``image``, and reuse them for every frame.
+
+        For a shot, pass a representative frame (the render loop uses the middle one):
+        normalisation statistics, CRF estimates and base layers then stay fixed across
+        the shot instead of following each frame, so the shot cannot flicker.
+
+        Args:
+            image: (H, W, 3) display-encoded frame in [0, 1].
+        """
+        x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)
+        x = x[None].to(self.device).contiguous(memory_format=torch.channels_last)
+        small = self._downscaled(pad_to_multiple(x, self.net.tile_multiple)[0])
+        layers = [m for m in self.net.modules() if isinstance(m, FrameStatistic)]
+        with self._autocast(), statistics_mode(self.net, "record"):
+            context = self.net.global_context(small)
+            self.net(small, context)
+            stored = {layer: layer._stored for layer in layers}
+        self._held = (context, stored)
+
+    def release_statistics(self) -> None:
+        """Go back to per-frame statistics."""
+        self._held = None
+
+    def _autocast(self):
+        return torch.autocast(
+            self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32
+        )
+
+    @torch.inference_mode()
     def run_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) display-encoded in [0, 1] -> (N, 3, H, W) float32 in the output space."""
         x = x.to(self.device, torch.float32).contiguous(memory_format=torch.channels_last)
         padded, (height, width) = pad_to_multiple(x, self.net.tile_multiple)
-        autocast = torch.autocast(
-            self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32
-        )
-        with autocast:
+        with self._autocast():
             out = self._run_padded(padded)
         return out[..., :height, :width].float()
 
     def _run_padded(self, padded: torch.Tensor) -> torch.Tensor:
-        if padded.shape[-1] * padded.shape[-2] <= self.tile_budget:
-            out = self.net(padded)
-        else:
+        whole = padded.shape[-1] * padded.shape[-2] <= self.tile_budget
+        if self._held is None:
+            if whole:
+                return self.net(padded)
             small = self._downscaled(padded)
             with statistics_mode(self.net, "record"):
                 context = self.net.global_context(small)
                 self.net(small, context)
             with statistics_mode(self.net, "replay"):
-                out = run_tiled(
-                    lambda tile, window: self.net(tile, context, window),
-                    padded,
-                    tile=self.tile,
-                    receptive_field=self.net.receptive_field,
-                    multiple=self.net.tile_multiple,
-                )
-        return out
+                return self._tiled(padded, context)
+        if padded.shape[0] > 1:  # held statistics are one frame's: replay frame by frame
+            return torch.cat([self._run_padded(padded[i : i + 1]) for i in range(padded.shape[0])])
+        context, stored = self._held
+        for layer, value in stored.items():
+            layer._stored = value
+        with statistics_mode(self.net, "replay"):
+            return self.net(padded, context) if whole else self._tiled(padded, context)
+
+    def _tiled(self, padded: torch.Tensor, context: Any) -> torch.Tensor:
+        return run_tiled(
+            lambda tile, window: self.net(tile, context, window),
+            padded,
+            tile=self.tile,
+            receptive_field=self.net.receptive_field,
+            multiple=self.net.tile_multiple,
+        )
 
     def run_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Reconstruct frames of one size, as many per batch as the tile budget allows.
