@@ -282,6 +282,29 @@ def batch_command(
         )
 
 
+@cli.command("import-otio")
+@click.argument("timeline", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", "config_path", required=True, help="Shot config to write.")
+@click.option(
+    "--render-pattern",
+    default="renders/{shot}/{shot}.####.exr",
+    show_default=True,
+    help="Output pattern of every shot ({shot} = clip name).",
+)
+@click.option("-m", "--model", help="Model for every shot (default: the default model).")
+def import_otio_command(
+    timeline: str, config_path: str, render_pattern: str, model: str | None
+) -> None:
+    """Write a shot config from the image-sequence clips of an OpenTimelineIO TIMELINE."""
+    from hdr_plugin.shots import parse_shots, shots_from_otio
+
+    text = shots_from_otio(timeline, output=render_pattern, model=model)
+    config = parse_shots(text, config_path)
+    with open(config_path, "w") as handle:
+        handle.write(text)
+    click.echo(f"wrote {config_path} with {len(config.shots)} shots")
+
+
 @cli.command("publish")
 @click.argument("shots_file", metavar="SHOTS.toml")
 @click.option("--publish-root", required=True, help="Folder receiving <shot>/v###/.")

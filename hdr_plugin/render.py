@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -445,7 +446,13 @@ def execute(
         elif workers > 1:
             # spawn, not fork: forking a process that holds OIIO/OCIO/torch threads can hang.
             spawn = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            with ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=spawn,
+                initializer=_limit_threads,
+                initargs=(threads,),
+            ) as pool:
                 futures = {pool.submit(_run_with_retry, t, force): i for i, t in enumerate(tasks)}
                 for future in as_completed(futures):
                     done(futures[future], future.result())
@@ -456,6 +463,14 @@ def execute(
         for bar in bars.values():
             bar.close()
     return [results[i] for i in range(len(tasks))]
+
+
+def _limit_threads(threads: int) -> None:
+    """Share the cores between worker processes instead of oversubscribing them."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when a model imports it
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
 
 
 def _execute_dask(tasks, scheduler, local_cluster, force, done) -> None:
@@ -471,6 +486,7 @@ def _execute_dask(tasks, scheduler, local_cluster, force, done) -> None:
             n_workers=local_cluster, threads_per_worker=1, processes=True, dashboard_address=None
         )
         client = Client(cluster)
+        client.run(_limit_threads, max(1, (os.cpu_count() or 1) // local_cluster))
     try:
         futures = client.map(run_task, tasks, force=[force] * len(tasks), pure=False)
         index = {future.key: i for i, future in enumerate(futures)}

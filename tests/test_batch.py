@@ -254,6 +254,8 @@ def test_shots_from_an_otio_timeline(tmp_path):
     otio.adapters.write_to_file(timeline, str(path))
     text = shots_from_otio(path, output="renders/{shot}/{shot}.####.exr", model="linear")
     config = parse_shots(text, tmp_path / "shots.toml")
+    assert main(["import-otio", str(path), "-o", str(tmp_path / "reel.toml"), "-m", "linear"]) == 0
+    assert (tmp_path / "reel.toml").read_text() == text
     (shot,) = config.shots
     assert shot.name == "sh030"
     assert shot.job.input == str(tmp_path / "plates" / "sh030.####.png")
