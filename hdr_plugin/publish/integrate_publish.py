@@ -1,6 +1,5 @@
 """Copy the rendered frames into a versioned publish folder with a JSON manifest."""
 
-import hashlib
 import json
 import os
 import re
@@ -10,14 +9,7 @@ from pathlib import Path
 import pyblish.api
 
 from hdr_plugin import __version__
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from hdr_plugin.models._weights import file_hash
 
 
 class IntegratePublish(pyblish.api.InstancePlugin):
@@ -54,7 +46,7 @@ class IntegratePublish(pyblish.api.InstancePlugin):
                     "frame": frame,
                     "file": target.name,
                     "bytes": target.stat().st_size,
-                    "sha256": _sha256(target),
+                    "sha256": file_hash(target).removeprefix("sha256:"),
                 }
             )
         manifest = {
