@@ -81,6 +81,7 @@ def cli(ctx: click.Context, ocio_config: str | None) -> None:
     show_default=True,
     help="Matte channel (a one-channel matte is used as is).",
 )
+@click.option("--invert-matte", is_flag=True, help="Reconstruct outside the matte instead.")
 @click.option(
     "-O",
     "--option",
@@ -109,6 +110,7 @@ def render_command(
     mix: float,
     matte: str | None,
     matte_channel: str,
+    invert_matte: bool,
     options: tuple[str, ...],
     pixel_type: str,
     compression: str,
@@ -125,6 +127,7 @@ def render_command(
         mix=mix,
         matte=matte,
         matte_channel=matte_channel,
+        matte_invert=invert_matte,
         model_options=_parse_options(options),
     )
     node = ReconstructNode(settings, ColorContext.resolve(ctx.obj["ocio"]))

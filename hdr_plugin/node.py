@@ -38,6 +38,7 @@ class ReconstructSettings:
         mix: 0 = plain linearisation, 1 = full reconstruction.
         matte: file or sequence whose channel limits where the reconstruction applies.
         matte_channel: ``A``, ``R``, ``G``, ``B`` or ``Y``.
+        matte_invert: use 1 - matte (reconstruct outside the matte).
         model_options: model-specific knobs (see ``hdr-plugin models``).
     """
 
@@ -49,6 +50,7 @@ class ReconstructSettings:
     mix: float = 1.0
     matte: str | None = None
     matte_channel: str = "A"
+    matte_invert: bool = False
     model_options: dict[str, Any] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> ReconstructSettings:
@@ -103,6 +105,7 @@ def node_parameters(color: ColorContext) -> tuple[Parameter, ...]:
         ),
         Parameter("mix", float, 1.0, "0 = plain linearisation, 1 = full model", 0.0, 1.0),
         Parameter("matte_channel", str, "A", "matte channel used as mask", choices=MATTE_CHANNELS),
+        Parameter("matte_invert", bool, False, "reconstruct outside the matte instead"),
     )
 
 
@@ -203,6 +206,8 @@ class ReconstructNode:
         self.timings["model"] += time.perf_counter() - start
 
         start = time.perf_counter()
+        if matte is not None and s.matte_invert:
+            matte = 1.0 - matte
         if self.model is not self._linear and (s.mix < 1.0 or matte is not None):
             result = mix(self._linear(encoded), result, s.mix, matte)
         if s.white_level != 1.0:

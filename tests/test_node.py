@@ -140,6 +140,7 @@ def test_parameters_describe_every_knob_as_data(color):
         "mask_threshold",
         "mix",
         "matte_channel",
+        "matte_invert",
     }
     assert "inverse-mobius" in params["model"].choices
     assert "Linear Rec.2020" in params["output_colorspace"].choices
@@ -159,3 +160,12 @@ def test_process_does_not_modify_its_input(color):
     before = plate.copy()
     node(color, output_colorspace="Linear Rec.2020").process(plate)
     np.testing.assert_array_equal(plate, before)
+
+
+def test_inverted_matte_reconstructs_outside_it(color):
+    plate = np.ones((4, 4, 3), np.float32)
+    matte = np.zeros((4, 4), np.float32)
+    matte[:, 2:] = 1.0
+    out = node(color, model="inverse-reinhard", matte_invert=True).process(plate, matte)
+    assert out[:, :2].min() > 4.0
+    np.testing.assert_allclose(out[:, 2:], 1.0, rtol=1e-4)
