@@ -11,9 +11,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from hdr_plugin.ocio_configs import BUNDLED_CONFIG
-
 from hdr_plugin.color import ColorContext
+from hdr_plugin.ocio_configs import BUNDLED_CONFIG
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_PLATES = REPO / "samples" / "plates"

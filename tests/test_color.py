@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from hdr_plugin.ocio_configs import BUNDLED_CONFIG
 
 from hdr_plugin.color import ColorContext, resolve_config_path
 from hdr_plugin.errors import ColorError
+from hdr_plugin.ocio_configs import BUNDLED_CONFIG
 
 
 def test_config_resolution_prefers_explicit_then_env_then_bundled(monkeypatch, tmp_path):

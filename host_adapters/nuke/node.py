@@ -19,10 +19,10 @@ import os
 from pathlib import Path
 
 import nuke
-from hdr_plugin.host_adapters.base import HostAdapter
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, ColorContext, resolve_config_path
 from hdr_plugin.errors import ConfigError, HdrPluginError, ModelError
+from hdr_plugin.host_adapters.base import HostAdapter
 from hdr_plugin.models import DEFAULT_MODEL, list_models
 from hdr_plugin.models._neural import has_weights
 from hdr_plugin.node import ReconstructSettings

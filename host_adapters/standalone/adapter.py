@@ -6,9 +6,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hdr_plugin.host_adapters.base import HostAdapter
-
 from hdr_plugin.color import ColorContext
+from hdr_plugin.host_adapters.base import HostAdapter
 from hdr_plugin.node import ReconstructSettings
 
 
