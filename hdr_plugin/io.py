@@ -88,21 +88,28 @@ def read_image(path: str | os.PathLike[str], *, frame: int | None = None) -> Ima
         raise PlateError(f"{where}: file not found")
     if os.path.getsize(path) == 0:
         raise PlateError(f"{where}: file is empty (0 bytes)")
-    image_input = oiio.ImageInput.open(path)
-    if image_input is None:
-        raise PlateError(f"{where}: cannot read: {_oiio_error()}")
     try:
-        spec = image_input.spec()
-        pixels = image_input.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
-        if pixels is None or image_input.has_error:
-            raise PlateError(
-                f"{where}: cannot read pixels (truncated or corrupt?): {_oiio_error(image_input)}"
-            )
-    finally:
-        image_input.close()
-    pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
-    colorspace = spec.getattribute("oiio:ColorSpace") or None
-    return Image(pixels, tuple(spec.channelnames), colorspace, path)
+        image_input = oiio.ImageInput.open(path)
+        if image_input is None:
+            raise PlateError(f"{where}: cannot read: {_oiio_error()}")
+        try:
+            spec = image_input.spec()
+            pixels = image_input.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
+            if pixels is None or image_input.has_error:
+                raise PlateError(
+                    f"{where}: cannot read pixels (truncated or corrupt?): "
+                    f"{_oiio_error(image_input)}"
+                )
+            shape = (spec.height, spec.width, spec.nchannels)
+            channels = tuple(spec.channelnames)
+            colorspace = spec.getattribute("oiio:ColorSpace") or None
+        finally:
+            image_input.close()
+        pixels = np.asarray(pixels, dtype=np.float32).reshape(shape)
+    except (UnicodeDecodeError, ValueError, RuntimeError, MemoryError) as exc:
+        # Corrupt headers surface as decoding, shape or allocation errors in the binding.
+        raise PlateError(f"{where}: corrupt file ({type(exc).__name__}: {exc})") from exc
+    return Image(pixels, channels, colorspace, path)
 
 
 def _attribute(spec: oiio.ImageSpec, name: str, value: Any) -> None:

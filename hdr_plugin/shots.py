@@ -91,6 +91,9 @@ def _shot(where: str, entry: Mapping[str, Any], defaults: Mapping[str, Any], bas
     unknown = sorted(set(entry) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {sorted(KNOWN_KEYS)}")
+    for source, table in (("[defaults]", defaults), (where, entry)):
+        if "model_options" in table:
+            _check_type(source, "model_options", table["model_options"], dict)
     merged = {**defaults, **entry}
     merged["model_options"] = {
         **defaults.get("model_options", {}),
