@@ -61,7 +61,10 @@ class Image:
 
     @property
     def _short_names(self) -> list[str]:
-        return [name.split(".")[-1].upper() for name in self.channels]
+        names = [name.split(".")[-1].upper() for name in self.channels]
+        if len(names) == 2 and "A" not in names:  # two channels are grey + alpha
+            return ["Y", "A"]
+        return names
 
 
 def _oiio_error(handle: Any = None) -> str:
