@@ -14,7 +14,7 @@ import click
 
 from hdr_plugin import __version__
 from hdr_plugin.color import WORKING_SPACE, ColorContext
-from hdr_plugin.errors import ConfigError, HdrPluginError
+from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
 from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES
 from hdr_plugin.masks import MATTE_CHANNELS
 from hdr_plugin.models import DEFAULT_MODEL, create_model, list_models
@@ -330,6 +330,53 @@ def publish_command(
     for instance in context:
         version, folder = instance.data["version"], instance.data["publishDir"]
         click.echo(f"published {instance.name} v{version:03d}: {folder}")
+
+
+@cli.command("view")
+@click.argument("path")
+@click.option("-m", "--model", default=DEFAULT_MODEL, show_default=True)
+@click.option(
+    "--screenshot", type=click.Path(dir_okay=False), help="Save the window to PNG and exit."
+)
+@click.option("--mask-overlay", is_flag=True, help="Start with the highlight-mask overlay on.")
+@click.option("--shot", help="Shot to open from a shot config (default: the first).")
+@click.pass_context
+def view_command(
+    ctx: click.Context,
+    path: str,
+    model: str,
+    screenshot: str | None,
+    mask_overlay: bool,
+    shot: str | None,
+) -> None:
+    """Open a plate, a sequence (plate.####.png) or a shot config (.toml) in the viewer."""
+    if screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        from PySide6 import QtWidgets
+    except ImportError:
+        raise ConfigError("the viewer needs: pip install 'hdr-plugin[ui]'") from None
+    from hdr_plugin.ui.controller import ViewerController
+    from hdr_plugin.ui.widgets import ViewerWindow
+
+    color = ColorContext.resolve(ctx.obj["ocio"])
+    if path.endswith(".toml"):
+        controller = ViewerController.for_shot(path, shot, color)
+    else:
+        controller = ViewerController(path, ReconstructSettings(model=model), color)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    window = ViewerWindow(controller)
+    window.mask_overlay.setChecked(mask_overlay)
+    window.resize(1280, 720)
+    window.show()
+    if not screenshot:
+        app.exec()
+        return
+    window.pool.waitForDone(120_000)
+    app.processEvents()
+    if not window.grab().save(screenshot, "PNG"):
+        raise OutputError(f"{screenshot}: cannot write the screenshot")
+    click.echo(f"wrote {os.path.abspath(screenshot)}")
 
 
 @cli.command("models")

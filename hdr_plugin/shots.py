@@ -232,3 +232,45 @@ def shots_from_otio(timeline_path: str | Path, *, output: str, model: str | None
     if model:
         defaults["model"] = model
     return tomli_w.dumps({"defaults": defaults, "shot": shots})
+
+
+_SAVED_KNOBS = (
+    "model",
+    "input_colorspace",
+    "output_colorspace",
+    "white_level",
+    "mask_threshold",
+    "mix",
+    "matte_channel",
+    "matte_invert",
+    "model_options",
+)
+
+
+def save_shot_settings(path: str | Path, name: str, settings: ReconstructSettings) -> None:
+    """Write ``settings`` into shot ``name`` of the shot config at ``path`` (atomically).
+
+    The knobs are written on the shot's own table, so they override the defaults. The
+    result is validated before it replaces the file. TOML comments are not preserved.
+
+    Raises:
+        ConfigError: no such shot, or the updated config does not validate.
+    """
+    import tomli_w
+
+    path = Path(path)
+    data = tomllib.loads(path.read_text())
+    tables = [t for t in data.get("shot", []) if isinstance(t, dict) and t.get("name") == name]
+    if not tables:
+        raise ConfigError(f"{path}: no shot {name!r} to save into")
+    for key in _SAVED_KNOBS:
+        value = getattr(settings, key)
+        if value is None:
+            tables[0].pop(key, None)
+        else:
+            tables[0][key] = dict(value) if isinstance(value, dict) else value
+    text = tomli_w.dumps(data)
+    parse_shots(text, path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    temporary.replace(path)

@@ -1,0 +1,169 @@
+"""Viewer and panel: composition rules (no Qt) and the widgets driven offscreen (pytest-qt)."""
+
+import numpy as np
+import pytest
+
+from hdr_plugin.cli import main
+from hdr_plugin.ui.controller import ViewerController
+from hdr_plugin.ui.viewer_state import ViewerState, compose, false_colour, probe
+from tests.conftest import SAMPLE_PLATES
+
+PLATES = str(SAMPLE_PLATES / "pan.####.png")
+
+
+def images():
+    plate = np.full((4, 6, 3), 0.5, np.float32)
+    hdr = np.full((4, 6, 3), 0.18, np.float32)
+    hdr[0, 5] = 50.0
+    return plate, hdr
+
+
+def test_wipe_shows_plate_left_and_reconstruction_right(color):
+    plate, hdr = images()
+    state = ViewerState(view="Un-tone-mapped")
+    all_b = compose(plate, hdr, state.replace(wipe=0.0), color, plate_space="srgb")
+    all_a = compose(plate, hdr, state.replace(wipe=1.0), color, plate_space="srgb")
+    half = compose(plate, hdr, state.replace(wipe=0.5), color, plate_space="srgb")
+    np.testing.assert_array_equal(half[:, :3], all_a[:, :3])
+    np.testing.assert_array_equal(half[:, 3:], all_b[:, 3:])
+    assert abs(int(all_a[1, 1, 0]) - 128) <= 1  # sRGB 0.5 shown as is, un-tone-mapped
+
+
+def test_exposure_in_stops_and_clipping_indicator(color):
+    plate, hdr = images()
+    state = ViewerState(view="Un-tone-mapped", wipe=0.0)
+    base = compose(plate, hdr, state, color, plate_space="srgb").astype(int)
+    brighter = compose(plate, hdr, state.replace(exposure=1.0), color, plate_space="srgb")
+    assert brighter[1, 1, 0] > base[1, 1, 0]
+    clipped = compose(plate, hdr, state.replace(clipping=True), color, plate_space="srgb")
+    assert tuple(clipped[0, 5]) == (255, 0, 255) and tuple(clipped[1, 1]) != (255, 0, 255)
+
+
+def test_mask_overlay_tints_only_masked_pixels(color):
+    plate, hdr = images()
+    mask = np.zeros((4, 6), np.float32)
+    mask[2, 2] = 1.0
+    state = ViewerState(view="Un-tone-mapped", wipe=0.0, show_mask=True, overlay_opacity=1.0)
+    out = compose(plate, hdr, state, color, plate_space="srgb", mask=mask)
+    assert tuple(out[2, 2]) == (255, 77, 0)
+    assert tuple(out[1, 1]) != (255, 77, 0)
+
+
+def test_false_colour_marks_stops_around_middle_grey():
+    _, hdr = images()
+    colours = false_colour(hdr)
+    assert tuple(colours[1, 1]) == (0.5, 0.5, 0.5)  # 18 % grey: the neutral band
+    assert tuple(colours[0, 5]) == (1.0, 1.0, 1.0)  # > 6 stops over
+
+
+def test_probe_reads_plate_and_scene_linear_values():
+    plate, hdr = images()
+    value = probe(plate, hdr, 5, 0)
+    assert value.plate == (0.5, 0.5, 0.5)
+    assert value.scene_linear == (50.0, 50.0, 50.0)
+    assert value.nits == pytest.approx(50 * 203, rel=1e-4)
+    assert probe(plate, hdr, 6, 0) is None
+
+
+@pytest.fixture
+def window(qtbot, color):
+    from hdr_plugin.ui.widgets import ViewerWindow
+
+    window = ViewerWindow(ViewerController(PLATES, color=color))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.viewer.frame is not None, timeout=20_000)
+    return window
+
+
+def test_switching_model_re_renders_the_frame(qtbot, window):
+    before = window.viewer.frame.result.rgb.max()
+    window.panel.editors["model"].setCurrentText("linear")
+    qtbot.waitUntil(lambda: window.viewer.frame.result.rgb.max() < before, timeout=20_000)
+    assert window.controller.settings.model == "linear"
+    assert window.viewer.frame.result.rgb.max() == pytest.approx(1.0, abs=0.02)
+
+
+def test_bad_knob_is_shown_in_the_panel(qtbot, window):
+    window.panel.editors["output_colorspace"].setCurrentText("Raw")
+    window.panel.editors["mask_threshold"].setValue(0.999)
+    assert window.panel.error.text() == ""  # valid values pass
+    window.panel.editors["white_level"].setValue(0.0)  # below the knob's minimum of 0.01
+    assert window.panel.editors["white_level"].value() == pytest.approx(0.01)
+
+
+def test_wipe_overlays_and_display_controls(window):
+    window.wipe.setValue(250)
+    assert window.viewer.state.wipe == pytest.approx(0.25)
+    window.mask_overlay.setChecked(True)
+    window.false_colour.setChecked(True)
+    window.clipping.setChecked(True)
+    state = window.viewer.state
+    assert state.show_mask and state.false_colour and state.clipping
+    window.exposure.setValue(-2.0)
+    assert window.viewer.state.exposure == -2.0
+    index = window.display.findText("Rec.2100-PQ - Display / HDR Reference (203 nits)")
+    window.display.setCurrentIndex(index)
+    assert window.viewer.state.display == "Rec.2100-PQ - Display"
+
+
+def test_probe_under_the_mouse(qtbot, window):
+    from PySide6 import QtCore
+
+    qtbot.mouseMove(window.viewer, QtCore.QPoint(100, 60))
+    qtbot.waitUntil(lambda: "plate" in window.probe_label.text(), timeout=5_000)
+    frame = window.viewer.frame
+    x, y = window.viewer.widget_to_image(QtCore.QPointF(100, 60))
+    expected = " ".join(f"{v:.3f}" for v in frame.plate[y, x])
+    assert f"plate {expected}" in window.probe_label.text()
+
+
+def test_scrubbing_frames(qtbot, window):
+    window.frame_slider.setValue(10)
+    qtbot.waitUntil(lambda: window.viewer.state.frame == 10, timeout=20_000)
+    assert window.viewer.frame is window.controller.frame(10)
+
+
+def test_cancel_a_sequence_render(qtbot, window, tmp_path):
+    window.render_sequence(tmp_path / "hdr.####.exr")
+    window.cancel()
+    qtbot.waitUntil(lambda: window.status.text().startswith(("cancelled", "done")), timeout=60_000)
+    written = sorted(tmp_path.glob("hdr.*.exr"))
+    assert window.status.text().startswith("cancelled") and 0 < len(written) < 24
+
+
+def test_screenshot_command_writes_the_viewer_with_an_overlay(tmp_path, capsys):
+    from hdr_plugin.io import read_image
+
+    plain, overlay = tmp_path / "plain.png", tmp_path / "overlay.png"
+    assert main(["view", PLATES, "--screenshot", str(plain)]) == 0
+    assert main(["view", PLATES, "--screenshot", str(overlay), "--mask-overlay"]) == 0
+    a, b = read_image(plain).rgb, read_image(overlay).rgb
+    assert a.shape[0] > 300 and a.shape[1] > 600
+    changed = np.abs(b - a).sum(axis=-1) > 0.05
+    assert changed.sum() > 1000  # the clipped sun and sky are tinted
+    warmer = (b[..., 0] - b[..., 2]) - (a[..., 0] - a[..., 2])
+    assert np.median(warmer[changed]) > 0  # towards the orange overlay colour
+
+
+def test_per_shot_model_assignment_reads_and_writes_the_shot_config(qtbot, tmp_path, color):
+    from hdr_plugin.shots import load_shots
+    from hdr_plugin.ui.widgets import ViewerWindow
+
+    config = tmp_path / "shots.toml"
+    config.write_text(
+        f'[defaults]\noutput = "r/{{shot}}.####.exr"\n'
+        f'[[shot]]\nname = "sh010"\nplate = "{PLATES}"\nmodel = "inverse-hable"\n'
+        f'[[shot]]\nname = "sh020"\nplate = "{PLATES}"\n'
+    )
+    controller = ViewerController.for_shot(config, "sh010", color)
+    assert controller.settings.model == "inverse-hable"
+    window = ViewerWindow(controller)
+    qtbot.addWidget(window)
+    assert window.panel.editors["model"].currentText() == "inverse-hable"
+    window.panel.editors["model"].setCurrentText("linear")
+    window.panel.editors["mix"].setValue(0.5)
+    window.panel.save_button.click()
+    shots = {s.name: s for s in load_shots(config, color).shots}
+    assert shots["sh010"].settings.model == "linear" and shots["sh010"].settings.mix == 0.5
+    assert shots["sh020"].settings.model == "bt2446c-inverse"  # other shots untouched

@@ -1,0 +1,112 @@
+"""Qt-free controller of the viewer app: plate frames, node settings, cached results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hdr_plugin.color import ColorContext
+from hdr_plugin.errors import ConfigError
+from hdr_plugin.io import read_image
+from hdr_plugin.node import NodeOutput, ReconstructNode, ReconstructSettings
+from hdr_plugin.sequence import FrameFile, expand_input
+
+
+class Cancelled(Exception):
+    """A long operation was cancelled by the user."""
+
+
+@dataclass
+class Frame:
+    """One displayed frame: the plate and what the node made of it."""
+
+    plate: np.ndarray
+    plate_space: str
+    result: NodeOutput
+
+
+class ViewerController:
+    """Holds the plate, the node and the current frame; widgets only draw and forward.
+
+    Args:
+        plate: image or sequence pattern.
+        settings: initial node knobs.
+        color: OCIO context.
+    """
+
+    def __init__(
+        self,
+        plate: str,
+        settings: ReconstructSettings | None = None,
+        color: ColorContext | None = None,
+        *,
+        shot_config: str | Path | None = None,
+        shot: str | None = None,
+    ) -> None:
+        self.color = color or ColorContext.resolve()
+        self.shot_config, self.shot = shot_config, shot
+        self.pattern = plate
+        self.files: list[FrameFile] = expand_input(plate)
+        self.settings = settings or ReconstructSettings()
+        self.node = ReconstructNode(self.settings, self.color)
+        self._cache: dict[int, Frame] = {}
+
+    def set_settings(self, settings: ReconstructSettings) -> None:
+        """New knobs: validated by building the node; cached frames are dropped."""
+        node = ReconstructNode(settings, self.color)
+        self.settings, self.node = settings, node
+        self._cache.clear()
+
+    @classmethod
+    def for_shot(cls, config_path: str | Path, shot: str | None = None, color=None):
+        """A controller on one shot of a shot config (the first when ``shot`` is None)."""
+        from hdr_plugin.shots import load_shots
+
+        color = color or ColorContext.resolve()
+        config = load_shots(config_path, color)
+        chosen = config.select([shot] if shot else None)[0]
+        return cls(
+            chosen.job.input, chosen.settings, color, shot_config=config_path, shot=chosen.name
+        )
+
+    def save_to_shot(self) -> None:
+        """Write the current knobs into the shot config (per-shot model assignment)."""
+        from hdr_plugin.shots import save_shot_settings
+
+        if self.shot_config is None or self.shot is None:
+            raise ConfigError("no shot config is open; open one with hdr-plugin view shots.toml")
+        save_shot_settings(self.shot_config, self.shot, self.settings)
+
+    def frame_numbers(self) -> list[int | None]:
+        """Frame numbers of the plate (``[None]`` for a single image)."""
+        return [f.frame for f in self.files]
+
+    def frame(self, index: int) -> Frame:
+        """Read and reconstruct frame ``index`` (cached until the knobs change)."""
+        if index not in self._cache:
+            item = self.files[index]
+            image = read_image(item.path, frame=item.frame)
+            result = self.node.process_frame(image.rgb, input_colorspace=image.colorspace)
+            self._cache[index] = Frame(image.rgb, result.input_colorspace, result)
+        return self._cache[index]
+
+    def render_sequence(self, output: str | Path, *, cancelled=lambda: False, progress=None):
+        """Render every frame to EXR through the core; ``cancelled()`` is checked per frame.
+
+        Raises:
+            Cancelled: the user cancelled; frames written so far are complete files.
+        """
+        from hdr_plugin.render import RenderJob, render
+
+        total = len(self.files)
+
+        def on_frame(index: int, _path) -> None:
+            if progress is not None:
+                progress(index + 1, total)
+            if cancelled():
+                raise Cancelled(f"cancelled after {index + 1} of {total} frames")
+
+        job = RenderJob(self.pattern, str(output))
+        return render(job, self.node, progress=False, on_frame=on_frame)
