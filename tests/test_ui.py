@@ -167,3 +167,44 @@ def test_per_shot_model_assignment_reads_and_writes_the_shot_config(qtbot, tmp_p
     shots = {s.name: s for s in load_shots(config, color).shots}
     assert shots["sh010"].settings.model == "linear" and shots["sh010"].settings.mix == 0.5
     assert shots["sh020"].settings.model == "bt2446c-inverse"  # other shots untouched
+
+
+def test_matte_overlay_colour_opacity_and_gamma(qtbot, tmp_path, color):
+    from hdr_plugin.node import ReconstructSettings
+    from hdr_plugin.ui.widgets import ViewerWindow
+    from tests.conftest import write_image
+
+    matte = np.zeros((270, 480, 1), np.float32)
+    matte[:, :240] = 1.0
+    write_image(tmp_path / "roto.png", matte)
+    settings = ReconstructSettings(matte=str(tmp_path / "roto.png"))
+    window = ViewerWindow(ViewerController(PLATES, settings, color))
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.viewer.frame is not None, timeout=20_000)
+    assert window.viewer.frame.matte[:, :240].min() == 1.0
+    window.wipe.setValue(0)
+    window.matte_overlay.setChecked(True)
+    window.opacity.setValue(1.0)
+    window.set_overlay_colour((0.0, 0.0, 1.0))
+    window.gamma.setValue(2.0)
+    state = window.viewer.state
+    assert state.show_matte and state.overlay_opacity == 1.0 and state.gamma == 2.0
+    rgb = window.viewer._rgb
+    assert tuple(rgb[10, 10]) == (0, 0, 255) and tuple(rgb[10, 400]) != (0, 0, 255)
+
+
+def test_model_selector_shows_descriptions_and_disables_models_without_weights(
+    qtbot, tmp_path, color, monkeypatch
+):
+    from PySide6 import QtCore
+
+    from hdr_plugin.ui.widgets import PanelWidget
+
+    monkeypatch.setenv("HDR_PLUGIN_WEIGHTS", str(tmp_path))  # no weights there
+    panel = PanelWidget(ViewerController(PLATES, color=color))
+    qtbot.addWidget(panel)
+    combo = panel.editors["model"]
+    index = combo.findText("layered")
+    assert "no trained weights" in combo.itemData(index, QtCore.Qt.ToolTipRole)
+    assert not combo.model().item(index).isEnabled()
+    assert combo.model().item(combo.findText("linear")).isEnabled()

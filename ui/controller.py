@@ -25,6 +25,7 @@ class Frame:
     plate: np.ndarray
     plate_space: str
     result: NodeOutput
+    matte: np.ndarray | None = None
 
 
 class ViewerController:
@@ -88,9 +89,22 @@ class ViewerController:
         if index not in self._cache:
             item = self.files[index]
             image = read_image(item.path, frame=item.frame)
-            result = self.node.process_frame(image.rgb, input_colorspace=image.colorspace)
-            self._cache[index] = Frame(image.rgb, result.input_colorspace, result)
+            matte = self._matte(index)
+            result = self.node.process_frame(image.rgb, matte, input_colorspace=image.colorspace)
+            self._cache[index] = Frame(image.rgb, result.input_colorspace, result, matte)
         return self._cache[index]
+
+    def _matte(self, index: int) -> np.ndarray | None:
+        if not self.settings.matte:
+            return None
+        from hdr_plugin.masks import matte_from_pixels
+        from hdr_plugin.render import _matte_files
+
+        item = _matte_files(self.settings.matte, self.files)[index]
+        image = read_image(item.path, frame=item.frame)
+        return matte_from_pixels(
+            image.pixels, image.channels, self.settings.matte_channel, source=item.path
+        )
 
     def render_sequence(self, output: str | Path, *, cancelled=lambda: False, progress=None):
         """Render every frame to EXR through the core; ``cancelled()`` is checked per frame.

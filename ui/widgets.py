@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from hdr_plugin.errors import HdrPluginError
 from hdr_plugin.models import list_models
+from hdr_plugin.models._neural import has_weights
 from hdr_plugin.node import ReconstructSettings, node_parameters
 from hdr_plugin.ui.controller import Cancelled, Frame, ViewerController
 from hdr_plugin.ui.viewer_state import ViewerState, compose, probe
@@ -38,10 +39,12 @@ class PanelWidget(QtWidgets.QWidget):
                 for choice in param.choices:
                     spec = descriptions.get(choice)
                     editor.addItem(choice)
-                    if spec is not None:
-                        editor.setItemData(
-                            editor.count() - 1, spec.description, QtCore.Qt.ToolTipRole
-                        )
+                    if spec is not None and param.name == "model":
+                        ready = has_weights(spec)
+                        tip = spec.description + ("" if ready else " (no trained weights)")
+                        editor.setItemData(editor.count() - 1, tip, QtCore.Qt.ToolTipRole)
+                        if not ready:  # cannot render: listed, but not selectable
+                            editor.model().item(editor.count() - 1).setEnabled(False)
                 editor.setCurrentText(value or controller.node.resolve_input_colorspace())
                 editor.currentTextChanged.connect(self._changed)
             elif param.type is bool:
@@ -130,6 +133,7 @@ class ViewerWidget(QtWidgets.QWidget):
             self.color,
             plate_space=self.frame.plate_space,
             mask=result.highlight_mask,
+            matte=self.frame.matte,
         )
         self._rgb = np.ascontiguousarray(rgb)  # QImage borrows this buffer
         height, width = rgb.shape[:2]
@@ -259,6 +263,14 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.false_colour.toggled.connect(lambda v: self._state(false_colour=v))
         self.clipping = QtWidgets.QCheckBox("clipping")
         self.clipping.toggled.connect(lambda v: self._state(clipping=v))
+        self.gamma = QtWidgets.QDoubleSpinBox(minimum=0.2, maximum=5.0, singleStep=0.1, value=1.0)
+        self.gamma.valueChanged.connect(lambda v: self._state(gamma=v))
+        self.matte_overlay = QtWidgets.QCheckBox("matte")
+        self.matte_overlay.toggled.connect(lambda v: self._state(show_matte=v))
+        self.opacity = QtWidgets.QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.1, value=0.5)
+        self.opacity.valueChanged.connect(lambda v: self._state(overlay_opacity=v))
+        self.overlay_colour = QtWidgets.QPushButton("overlay colour")
+        self.overlay_colour.clicked.connect(self._pick_colour)
         self.display = QtWidgets.QComboBox()
         config = controller.color.config
         for display in config.getDisplays():
@@ -275,10 +287,22 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.probe_label = QtWidgets.QLabel("")
 
         controls = QtWidgets.QHBoxLayout()
-        for label, widget in (("exposure", self.exposure), ("wipe", self.wipe)):
+        for label, widget in (
+            ("exposure", self.exposure),
+            ("gamma", self.gamma),
+            ("wipe", self.wipe),
+            ("opacity", self.opacity),
+        ):
             controls.addWidget(QtWidgets.QLabel(label))
-            controls.addWidget(widget)
-        for widget in (self.mask_overlay, self.false_colour, self.clipping, self.display):
+            controls.addWidget(widget, 1 if widget is self.wipe else 0)
+        for widget in (
+            self.mask_overlay,
+            self.matte_overlay,
+            self.overlay_colour,
+            self.false_colour,
+            self.clipping,
+            self.display,
+        ):
             controls.addWidget(widget)
         centre = QtWidgets.QVBoxLayout()
         centre.addWidget(self.viewer, 1)
@@ -303,6 +327,15 @@ class ViewerWindow(QtWidgets.QMainWindow):
 
     def _state(self, **changes) -> None:
         self.viewer.set_state(self.viewer.state.replace(**changes))
+
+    def _pick_colour(self) -> None:
+        current = QtGui.QColor.fromRgbF(*self.viewer.state.overlay_colour)
+        chosen = QtWidgets.QColorDialog.getColor(current, self, "Overlay colour")
+        if chosen.isValid():
+            self.set_overlay_colour((chosen.redF(), chosen.greenF(), chosen.blueF()))
+
+    def set_overlay_colour(self, rgb: tuple[float, float, float]) -> None:
+        self._state(overlay_colour=tuple(rgb))
 
     def _display_changed(self, _index: int) -> None:
         display, view = self.display.currentData()
