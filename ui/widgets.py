@@ -115,7 +115,12 @@ class ViewerWidget(QtWidgets.QWidget):
         self.color = None
 
     def show_frame(self, frame: Frame, color) -> None:
+        first = self.frame is None
         self.frame, self.color = frame, color
+        if first:  # fit the first frame to the widget
+            height, width = frame.plate.shape[:2]
+            zoom = min(self.width() / width, self.height() / height)
+            self.state = self.state.replace(zoom=max(0.05, zoom))
         self._recompose()
 
     def set_state(self, state: ViewerState) -> None:
@@ -290,11 +295,10 @@ class ViewerWindow(QtWidgets.QMainWindow):
         for label, widget in (
             ("exposure", self.exposure),
             ("gamma", self.gamma),
-            ("wipe", self.wipe),
             ("opacity", self.opacity),
         ):
             controls.addWidget(QtWidgets.QLabel(label))
-            controls.addWidget(widget, 1 if widget is self.wipe else 0)
+            controls.addWidget(widget)
         for widget in (
             self.mask_overlay,
             self.matte_overlay,
@@ -307,7 +311,11 @@ class ViewerWindow(QtWidgets.QMainWindow):
         centre = QtWidgets.QVBoxLayout()
         centre.addWidget(self.viewer, 1)
         centre.addLayout(controls)
-        centre.addWidget(self.frame_slider)
+        for label, slider in (("A | B wipe", self.wipe), ("frame", self.frame_slider)):
+            row = QtWidgets.QHBoxLayout()
+            row.addWidget(QtWidgets.QLabel(label))
+            row.addWidget(slider, 1)
+            centre.addLayout(row)
         bottom = QtWidgets.QHBoxLayout()
         for widget in (
             self.render_button,
