@@ -94,8 +94,9 @@ def tonemap_Hable(x: np.ndarray, white: float = HABLE_WHITE) -> np.ndarray:
 def tonemap_inverse_Hable(display: np.ndarray, white: float = HABLE_WHITE) -> np.ndarray:
     """Inverse of :func:`tonemap_Hable`, solving the rational curve's quadratic.
 
-    With g = y f(W) + E/F the curve gives A(1-g) x² + B(C-g) x + D(E-gF) = 0; the
-    positive root is returned.
+    With g = y f(W) + E/F the curve gives A(1-g) x² + B(C-g) x + D(E-gF) = 0. For y in
+    [0, 1], A(1-g) > 0 and D(E-gF) <= 0, so the root is x = -2c / (b + sqrt(b² - 4ac)),
+    a form without cancellation.
     """
     a, b, c, d, e, f = (HABLE[k] for k in "ABCDEF")
     y = np.clip(_float(display), 0.0, 1.0)
@@ -104,8 +105,7 @@ def tonemap_inverse_Hable(display: np.ndarray, white: float = HABLE_WHITE) -> np
     qb = b * (c - g)
     qc = d * (e - g * f)
     root = np.sqrt(np.maximum(qb * qb - 4.0 * qa * qc, 0.0))
-    safe = np.where(qb >= 0, qb + root, 1.0)
-    return np.where(qb >= 0, -2.0 * qc / np.where(safe == 0, 1.0, safe), (root - qb) / (2 * qa))
+    return -2.0 * qc / np.maximum(qb + root, 1e-12)
 
 
 # --- Möbius curve (mpv / libplacebo tone mapping, N. Haas) ----------------------------------
