@@ -234,17 +234,8 @@ def shots_from_otio(timeline_path: str | Path, *, output: str, model: str | None
     return tomli_w.dumps({"defaults": defaults, "shot": shots})
 
 
-_SAVED_KNOBS = (
-    "model",
-    "input_colorspace",
-    "output_colorspace",
-    "white_level",
-    "mask_threshold",
-    "mix",
-    "matte_channel",
-    "matte_invert",
-    "model_options",
-)
+#: Knobs a shot saves: every setting but the matte, whose path belongs to the shot's files.
+_SAVED_KNOBS = tuple(sorted(_SETTINGS_KEYS - {"matte"}))
 
 
 def save_shot_settings(path: str | Path, name: str, settings: ReconstructSettings) -> None:
