@@ -21,8 +21,7 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_render.py
-	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench_batch.py
 
 clean:

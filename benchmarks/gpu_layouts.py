@@ -1,4 +1,4 @@
-"""GPU only: seconds per 1080p frame per model for fp32/bf16 x NCHW/channels_last.
+"""GPU only: seconds per 1080p frame per shipped network for fp32/bf16 x NCHW/channels_last.
 
 Median of 5 runs after 2 warm-ups at the same size (cuDNN picks kernels per shape).
 Usage: python benchmarks/gpu_layouts.py
@@ -6,15 +6,20 @@ Usage: python benchmarks/gpu_layouts.py
 
 from __future__ import annotations
 
+import importlib
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_models import ARCHITECTURES, build
+from hdr_plugin.models import get_spec
+from hdr_plugin.models._neural import ARCHITECTURES, has_weights
+from hdr_plugin.models._torch import load_network
+
+
+def build(name: str) -> torch.nn.Module:
+    module, cls = ARCHITECTURES[name].split(":")
+    return load_network(get_spec(name), getattr(importlib.import_module(module), cls))[0]
 
 
 def time_run(net, x) -> float:
@@ -35,11 +40,11 @@ def main() -> int:
         f"{'model':<13}{'fp32 NCHW':>10}{'fp32 CL':>9}{'bf16 NCHW':>10}{'bf16 CL':>9}"
         "  (s per 1080p frame)"
     )
-    for name in ARCHITECTURES:
+    for name in [n for n in ARCHITECTURES if has_weights(get_spec(n))]:
         cells = []
         for dtype in (torch.float32, torch.bfloat16):
             for layout in (torch.contiguous_format, torch.channels_last):
-                net = build(name).cuda().to(dtype).to(memory_format=layout)
+                net = build(name).float().cuda().to(dtype).to(memory_format=layout)
                 x = torch.rand(1, 3, 1088, 1920, device="cuda", dtype=dtype).contiguous(
                     memory_format=layout
                 )

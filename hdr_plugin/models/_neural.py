@@ -48,6 +48,9 @@ NEURAL_PARAMETERS = (
 )
 _WRAPPER_OPTIONS = {p.name for p in NEURAL_PARAMETERS}
 
+#: ``model name -> "module:Class"`` of every registered learned model's architecture.
+ARCHITECTURES: dict[str, str] = {}
+
 
 def weights_dir() -> Path:
     """Folder of ``<model>.safetensors`` files: ``$HDR_PLUGIN_WEIGHTS``, else the bundled one."""
@@ -73,6 +76,7 @@ def register_neural(spec: ModelSpec, architecture: str, output_space: str) -> No
     Model options that are not wrapper options (e.g. ``mask_threshold``) are set as
     attributes of the built network. The network's output is in ``output_space``.
     """
+    ARCHITECTURES[spec.name] = architecture
 
     @register_model(spec)
     def factory(color: ColorContext, **options: Any) -> Model:

@@ -30,6 +30,7 @@ from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.inference import select_device
 from hdr_plugin.models import get_spec
+from hdr_plugin.models._neural import ARCHITECTURES
 from hdr_plugin.models._torch import HDRNetwork, TorchModel
 from hdr_plugin.models._transfer import log_encode, pq_encode
 from hdr_plugin.models._weights import save_weights
@@ -38,12 +39,6 @@ from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_v
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pair, Pipeline, synthesize
 from hdr_plugin.train.metrics import score
 
-ARCHITECTURES = {
-    "unet-native": "hdr_plugin.models.unet_arch:UNetNative",
-    "hybrid-mnv3": "hdr_plugin.models.hybrid_arch:HybridMNV3",
-    "singlehdr": "hdr_plugin.models.singlehdr_arch:SingleHDR",
-    "layered": "hdr_plugin.models.layered_arch:Layered",
-}
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hdr"
 
 
@@ -113,9 +108,9 @@ class TrainConfig:
         unknown = sorted(set(values) - names)
         if unknown:
             raise ConfigError(f"training config: unknown key {unknown[0]!r}; keys: {sorted(names)}")
-        if values.get("model") not in ARCHITECTURES:
+        if values.get("model") not in LOSSES:
             raise ConfigError(
-                f"training config: model {values.get('model')!r}; one of {sorted(ARCHITECTURES)}"
+                f"training config: model {values.get('model')!r}; one of {sorted(LOSSES)}"
             )
         return cls(**values)
 
