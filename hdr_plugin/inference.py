@@ -27,13 +27,29 @@ def select_device(prefer: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def inference_dtype(device: torch.device) -> torch.dtype:
-    """bf16 on GPUs that support it, fp16 on other GPUs, fp32 on the CPU."""
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 convolutions natively (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def inference_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
+    """Compute dtype of convolutions under autocast (weights and reductions stay fp32).
+
+    ``auto``: bf16 on GPUs that support it (fp16 on other GPUs and MPS), bf16 on CPUs with
+    native bf16 units, fp32 elsewhere -- bf16 where it is fast, never where it is emulated.
+    """
+    if precision == "float32":
+        return torch.float32
+    if precision == "bfloat16":
+        return torch.bfloat16
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device.type == "mps":
         return torch.float16
-    return torch.float32
+    return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from hdr_plugin.inference import (
+    cpu_has_native_bf16,
     inference_dtype,
     pad_to_multiple,
     run_tiled,
@@ -29,7 +30,11 @@ def test_cpu_fallback_and_precision():
     if not torch.cuda.is_available():
         assert select_device().type in {"cpu", "mps"}
     assert select_device("cpu") == torch.device("cpu")
-    assert inference_dtype(torch.device("cpu")) == torch.float32
+    cpu = torch.device("cpu")
+    assert inference_dtype(cpu, "float32") == torch.float32
+    assert inference_dtype(cpu, "bfloat16") == torch.bfloat16
+    # auto: bf16 only where the CPU has native bf16 units, never emulated
+    assert inference_dtype(cpu) == (torch.bfloat16 if cpu_has_native_bf16() else torch.float32)
 
 
 def test_padding_to_multiple_and_back():

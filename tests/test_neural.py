@@ -78,10 +78,11 @@ def test_spec_matches_the_default_architecture(name):
 
 @pytest.mark.parametrize("name", list(TINY))
 def test_tiled_agrees_with_whole_frame(name, color, weights, capsys):
-    tiled_model = create_model(name, color, {"device": "cpu", "tile": 64, "tile_budget": 4096})
+    exact = {"device": "cpu", "precision": "float32"}
+    tiled_model = create_model(name, color, exact | {"tile": 64, "tile_budget": 4096})
     size = tiled_model.tile + 72  # larger than one tile in both directions
     plate = gradient_plate(size, size + 40, seed=3)
-    whole = create_model(name, color, {"device": "cpu"})(plate)
+    whole = create_model(name, color, exact)(plate)
     tiled = tiled_model(plate)
     difference = float(np.abs(tiled - whole).max())
     # Whole-frame statistics taken from a downscaled frame, as for 4K/8K frames:
@@ -204,7 +205,7 @@ def test_wls_smooths_texture_but_keeps_edges():
 @pytest.mark.parametrize("name", list(TINY))
 def test_cuda_engine_agrees_with_cpu(name, color, weights):
     plate = gradient_plate(96, 128, seed=5)
-    cpu = create_model(name, color, {"device": "cpu"})(plate)
+    cpu = create_model(name, color, {"device": "cpu", "precision": "float32"})(plate)
     cuda_model = create_model(name, color, {"device": "cuda"})
     assert cuda_model.device.type == "cuda"
     gpu = cuda_model(plate)
@@ -214,9 +215,20 @@ def test_cuda_engine_agrees_with_cpu(name, color, weights):
 
 @pytest.mark.parametrize("name", list(TINY))
 def test_batched_frames_equal_single_frames(name, color, weights):
-    model = create_model(name, color, {"device": "cpu"})
+    model = create_model(name, color, {"device": "cpu", "precision": "float32"})
     frames = [gradient_plate(48, 64, seed=s) for s in range(3)]
     model.tile_budget = 2 * 48 * 64  # two frames per batch, then one
     batched = model.run_batch(frames)
     for frame, out in zip(frames, batched, strict=True):
         np.testing.assert_allclose(out, model(frame), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_bfloat16_agrees_with_float32(name, color, weights):
+    """bf16 convolutions (auto on CPUs with native bf16 units) stay close in log space."""
+    plate = gradient_plate(96, 128, seed=6)
+    exact = create_model(name, color, {"device": "cpu", "precision": "float32"})(plate)
+    fast = create_model(name, color, {"device": "cpu", "precision": "bfloat16"})
+    assert fast.dtype == torch.bfloat16
+    error = np.abs(np.log1p(fast(plate)) - np.log1p(exact))
+    assert error.mean() < 0.01 and error.max() < 0.15

@@ -29,6 +29,14 @@ NEURAL_PARAMETERS = (
         choices=("auto", "cpu", "cuda", "mps"),
     ),
     Parameter(
+        "precision",
+        str,
+        "auto",
+        "compute precision of convolutions: auto (bf16 on GPUs and on CPUs with native bf16 "
+        "units, else float32), float32 (bit-exact reference) or bfloat16",
+        choices=("auto", "float32", "bfloat16"),
+    ),
+    Parameter(
         "tile",
         int,
         512,

@@ -101,6 +101,17 @@ class GlobalInstanceNorm2d(FrameStatistic):
         return x * self.weight[:, None, None] + self.bias[:, None, None]
 
 
+def in_float32(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+    """Run ``module`` in float32 even under autocast.
+
+    For the few layers whose output precision is the image's precision: a head producing
+    log values (bf16 keeps 8 bits, a 3-6 % step at log values of 5-10) or a camera curve
+    shared by every pixel.
+    """
+    with torch.autocast(inputs[0].device.type, enabled=False):
+        return module(*(x.float() for x in inputs))
+
+
 class HDRNetwork(nn.Module):
     """Base of every architecture: display-encoded (N, 3, H, W) in, HDR (N, 3, H, W) out.
 
@@ -170,6 +181,7 @@ class TorchModel:
         weights_hash: hash of the weights file, for provenance.
         output_space: OCIO colourspace of the network output (scene-linear).
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
+        precision: ``auto``, ``float32`` or ``bfloat16`` (see :func:`inference_dtype`).
         tile: tile edge for large frames, pixels.
         tile_budget: frames with more pixels than this run in tiles; 0 = auto.
         global_size: long side of the downscaled frame for whole-frame statistics.
@@ -184,6 +196,7 @@ class TorchModel:
         weights_hash: str | None,
         output_space: str = WORKING_SPACE,
         device: str = "auto",
+        precision: str = "auto",
         tile: int = 512,
         tile_budget: int = 0,
         global_size: int = 1024,
@@ -193,7 +206,7 @@ class TorchModel:
         self._color = color
         self._output_space = output_space
         self.device = select_device(None if device == "auto" else device)
-        self.dtype = inference_dtype(self.device)
+        self.dtype = inference_dtype(self.device, precision)
         multiple = net.tile_multiple
         # Tiles at least twice the blending overlap, so that no more than half of each
         # tile is recomputed context.
@@ -201,7 +214,7 @@ class TorchModel:
         self.tile = max(2 * overlap, tile // multiple * multiple)
         self.tile_budget = tile_budget or _auto_tile_budget(self.device)
         self.global_size = global_size
-        # Weights stay float32; on GPUs autocast runs convolutions in bf16/fp16 and keeps
+        # Weights stay float32; autocast runs convolutions in bf16/fp16 and keeps
         # reductions (normalisation, softmax, the output head's decode) in float32.
         self.net = net.to(self.device).to(memory_format=torch.channels_last)
         self._held: tuple[Any, dict[FrameStatistic, Any]] | None = None

@@ -18,7 +18,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.inference import Tile
-from hdr_plugin.models._torch import FrameStatistic, GlobalInstanceNorm2d, HDRNetwork
+from hdr_plugin.models._torch import (
+    FrameStatistic,
+    GlobalInstanceNorm2d,
+    HDRNetwork,
+    in_float32,
+)
 from hdr_plugin.models._transfer import log_decode
 from hdr_plugin.models._weights import load_state_dict
 
@@ -215,7 +220,7 @@ class HybridMNV3(HDRNetwork):
         y = self.bottleneck(bottom)
         for decoder, skip in zip(self.decoders, [*reversed(skips), x], strict=True):
             y = decoder(y, skip)
-        return torch.tanh(self.head(y))
+        return torch.tanh(in_float32(self.head, y))
 
     def forward(
         self, x: torch.Tensor, context: Any = None, window: Tile | None = None

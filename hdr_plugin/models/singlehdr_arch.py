@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.inference import Tile
-from hdr_plugin.models._torch import HDRNetwork
+from hdr_plugin.models._torch import HDRNetwork, in_float32
 from hdr_plugin.models.crf import COMPONENTS, SAMPLES, load_basis
 from hdr_plugin.models.unet_arch import UNet
 
@@ -216,13 +216,13 @@ class SingleHDR(HDRNetwork):
 
     def global_context(self, x: torch.Tensor) -> torch.Tensor:
         """The inverse CRF, estimated once on a (downscaled) full frame."""
-        return self.linearization(self.dequantization(x))
+        return in_float32(self.linearization, self.dequantization(x))
 
     def stages(self, x: torch.Tensor, curve: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Every intermediate result, for training losses on each stage."""
         dequantized = self.dequantization(x)
         if curve is None:
-            curve = self.linearization(dequantized)
+            curve = in_float32(self.linearization, dequantized)
         linear = apply_curve(dequantized, curve)
         alpha = highlight_alpha(x, self.mask_threshold)
         residual = self.hallucination(linear)

@@ -284,7 +284,9 @@ class Trainer:
         # A copy: the wrapper changes memory format, which must not touch the trained net.
         spec = get_spec(self.config.model)
         net = copy.deepcopy(self.net).eval()
-        model = TorchModel(spec, self.color, net, weights_hash=None, device=str(self.device))
+        model = TorchModel(
+            spec, self.color, net, weights_hash=None, device=str(self.device), precision="float32"
+        )
         rng = np.random.default_rng(12345)
         scores = []
         for path in self._validation_files[:limit]:
