@@ -68,12 +68,14 @@ def _peak() -> dict[str, float]:
 
 
 def _first_frame_tensor(pattern: str, node):
+    """The first plate frame as the node's model sees it: (1, 3, H, W) code values."""
     import torch
 
     from hdr_plugin.io import read_image
 
     image = read_image(pattern.replace("####", "1001"))
-    encoded = node.color.convert(image.rgb, "srgb", node.spec.input_encoding).clip(0, 1)
+    source = node.resolve_input_colorspace(image.colorspace)
+    encoded = node.color.convert(image.rgb, source, node.spec.input_encoding).clip(0, 1)
     return torch.from_numpy(encoded).permute(2, 0, 1)[None].contiguous()
 
 
@@ -135,13 +137,13 @@ def run_eager(model: str, pattern: str) -> dict:
     from hdr_plugin.models._torch import load_network
     from hdr_plugin.node import ReconstructNode, ReconstructSettings
 
-    spec = get_spec(model)
     module, name = ARCHITECTURES[model].split(":")
-    net, _ = load_network(spec, getattr(importlib.import_module(module), name))
+    net, _ = load_network(get_spec(model), getattr(importlib.import_module(module), name))
     device = select_device()
     net = net.float().to(device)
-    x = _first_frame_tensor(pattern, ReconstructNode(ReconstructSettings(model="linear")))
-    x = x.to(device)
+    node = ReconstructNode(ReconstructSettings(model=model, model_options={"device": "cpu"}))
+    x = _first_frame_tensor(pattern, node).to(device)
+    del node
     with torch.no_grad():
         net(pad_to_multiple(x, net.tile_multiple)[0])  # warm-up at full size, as the engine's
         _sync()

@@ -157,6 +157,9 @@ class LinearizationNet(nn.Module):
         self.register_buffer("crf_basis", torch.from_numpy(basis.copy()), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return in_float32(self._curve, x)  # one curve for every pixel: never in bf16
+
+    def _curve(self, x: torch.Tensor) -> torch.Tensor:
         features = torch.cat([x, sobel_edges(x), soft_histogram(x, self.bins)], dim=1)
         pooled = F.adaptive_avg_pool2d(self.backbone(features), 1).flatten(1)
         weights = self.fc2(F.relu(self.fc1(pooled)))
@@ -216,13 +219,13 @@ class SingleHDR(HDRNetwork):
 
     def global_context(self, x: torch.Tensor) -> torch.Tensor:
         """The inverse CRF, estimated once on a (downscaled) full frame."""
-        return in_float32(self.linearization, self.dequantization(x))
+        return self.linearization(self.dequantization(x))
 
     def stages(self, x: torch.Tensor, curve: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Every intermediate result, for training losses on each stage."""
         dequantized = self.dequantization(x)
         if curve is None:
-            curve = in_float32(self.linearization, dequantized)
+            curve = self.linearization(dequantized)
         linear = apply_curve(dequantized, curve)
         alpha = highlight_alpha(x, self.mask_threshold)
         residual = self.hallucination(linear)
