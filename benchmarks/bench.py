@@ -222,7 +222,7 @@ def main() -> int:
     import torch
 
     from hdr_plugin.models import DEFAULT_MODEL, list_models
-    from hdr_plugin.models._neural import has_weights
+    from hdr_plugin.models._neural import IMAGE_NETWORKS, has_weights
 
     specs = [s for s in list_models() if has_weights(s)]
     if args.models:
@@ -247,7 +247,7 @@ def main() -> int:
                 row = {"model": spec.name, "kind": spec.kind, "size": size}
                 engine = ["engine", spec.name, pattern, str(out), str(args.frames)]
                 row["engine"] = measure(engine, args.timeout)
-                if spec.kind == "neural":
+                if spec.name in IMAGE_NETWORKS:
                     row["eager"] = measure(["eager", spec.name, pattern], args.timeout)
                 rows.append(row)
                 print(f"measured {spec.name} at {size}", file=sys.stderr, flush=True)

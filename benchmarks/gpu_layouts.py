@@ -13,7 +13,7 @@ import time
 import torch
 
 from hdr_plugin.models import get_spec
-from hdr_plugin.models._neural import ARCHITECTURES, has_weights
+from hdr_plugin.models._neural import ARCHITECTURES, IMAGE_NETWORKS, has_weights
 from hdr_plugin.models._torch import load_network
 
 
@@ -40,7 +40,7 @@ def main() -> int:
         f"{'model':<13}{'fp32 NCHW':>10}{'fp32 CL':>9}{'bf16 NCHW':>10}{'bf16 CL':>9}"
         "  (s per 1080p frame)"
     )
-    for name in [n for n in ARCHITECTURES if has_weights(get_spec(n))]:
+    for name in [n for n in IMAGE_NETWORKS if has_weights(get_spec(n))]:
         cells = []
         for dtype in (torch.float32, torch.bfloat16):
             for layout in (torch.contiguous_format, torch.channels_last):

@@ -184,10 +184,10 @@ def train_command(
     config: str | None, overrides: tuple[str, ...], resume: bool, no_progress: bool
 ) -> None:
     """Train a learned model from CONFIG (TOML) and write safetensors + model card."""
-    from hdr_plugin.train.trainer import TrainConfig, Trainer
+    from hdr_plugin.train.trainer import TrainConfig, make_trainer
 
     settings = TrainConfig.load(config, _parse_options(overrides))
-    trainer = Trainer(settings)
+    trainer = make_trainer(settings)
     if resume and trainer.resume():
         click.echo(f"resumed {settings.output} at step {trainer.step}")
     path = trainer.run(progress=not no_progress)

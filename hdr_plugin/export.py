@@ -78,7 +78,10 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
         OutputError: the file cannot be written.
     """
     if not isinstance(model, TorchModel):
-        raise ModelError(f"{model.spec.name!r} is analytic; only learned models export")
+        raise ModelError(
+            f"{model.spec.name!r} is analytic or per-pixel, not an image network; "
+            "only image networks export to TorchScript"
+        )
     net = model.net.float().cpu().eval()
     multiple = net.tile_multiple
     size = max(multiple, -(-size // multiple) * multiple)

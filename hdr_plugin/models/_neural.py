@@ -58,6 +58,8 @@ _WRAPPER_OPTIONS = {p.name for p in NEURAL_PARAMETERS}
 
 #: ``model name -> "module:Class"`` of every registered learned model's architecture.
 ARCHITECTURES: dict[str, str] = {}
+#: Learned models whose network maps whole images (run by ``TorchModel``, tiled, exported).
+IMAGE_NETWORKS: list[str] = []
 
 
 def weights_dir() -> Path:
@@ -85,6 +87,7 @@ def register_neural(spec: ModelSpec, architecture: str, output_space: str) -> No
     attributes of the built network. The network's output is in ``output_space``.
     """
     ARCHITECTURES[spec.name] = architecture
+    IMAGE_NETWORKS.append(spec.name)
 
     @register_model(spec)
     def factory(color: ColorContext, **options: Any) -> Model:

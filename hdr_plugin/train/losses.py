@@ -10,6 +10,13 @@ import os
 import torch
 import torch.nn.functional as F
 
+from hdr_plugin.train.metrics import (
+    PU21_BANDING_GLARE,
+    PU21_MAX_NITS,
+    PU21_MIN_NITS,
+    REFERENCE_WHITE_NITS,
+)
+
 
 def _gaussian_window(size: int, sigma: float, channels: int, device, dtype) -> torch.Tensor:
     coords = torch.arange(size, device=device, dtype=dtype) - (size - 1) / 2
@@ -57,6 +64,26 @@ def l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def log_l2(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """Mean squared error of log(x + eps) and log(y + eps) (HDR radiance)."""
     return (torch.log(x.clamp(min=0) + eps) - torch.log(y.clamp(min=0) + eps)).pow(2).mean()
+
+
+def pu21(x: torch.Tensor) -> torch.Tensor:
+    """PU21 encoding of scene-linear values (reference white 1.0 = 203 cd/m²), per element.
+
+    The torch twin of :func:`hdr_plugin.train.metrics.pu21_encode` (same clamp to
+    [0.005, 10000] cd/m²), so that a loss can be the metric's squared error.
+    """
+    p0, p1, p2, p3, p4, p5, p6 = PU21_BANDING_GLARE
+    nits = (x * REFERENCE_WHITE_NITS).clamp(PU21_MIN_NITS, PU21_MAX_NITS)
+    y = nits.pow(p3)
+    return p6 * (((p0 + p1 * y) / (1.0 + p2 * y)).pow(p4) - p5)
+
+
+def weighted_pu21_mse(
+    prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """Squared PU21 error of (N, 3) pixels, averaged with per-pixel ``weight`` (N,)."""
+    error = (pu21(prediction) - pu21(target)).pow(2).mean(dim=-1)
+    return (error * weight).sum() / weight.sum()
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:

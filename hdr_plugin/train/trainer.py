@@ -52,11 +52,14 @@ class TrainConfig:
         data: folder of HDR images (split by scene family).
         output: run folder (checkpoints, final weights and model card).
         steps: optimisation steps.
-        batch: crops per step.
+        batch: crops per step (``highlight-expand``: clipped pixels per step).
         crop: crop edge in pixels.
         lr: peak learning rate (Adam), cosine-decayed to 10 %.
         seed: seed of initialisation, view pool and degradations.
         views_per_image: random views cut from each training image up front.
+        curves: camera curves the synthetic pairs draw from (names of
+            :func:`hdr_plugin.models.crf.camera_curves`); empty = the whole family.
+        clip_range: range of the fraction of clipped pixels of a synthetic pair.
         val_every: steps between validations.
         checkpoint_every: steps between checkpoints.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
@@ -77,6 +80,8 @@ class TrainConfig:
     lr: float = 2e-4
     seed: int = 0
     views_per_image: int = 16
+    curves: list[str] = field(default_factory=list)
+    clip_range: tuple[float, float] = (0.005, 0.25)
     val_every: int = 250
     checkpoint_every: int = 250
     device: str = "auto"
@@ -112,10 +117,24 @@ class TrainConfig:
             raise ConfigError(
                 f"training config: model {values.get('model')!r}; one of {sorted(LOSSES)}"
             )
-        return cls(**values)
+        config = cls(**values)
+        if config.curves:
+            from hdr_plugin.models.crf import camera_curves
+
+            known = camera_curves()
+            unknown_curves = [c for c in config.curves if c not in known]
+            if unknown_curves:
+                raise ConfigError(
+                    f"training config: unknown camera curve {unknown_curves[0]!r}; "
+                    f"curves: {', '.join(known)}"
+                )
+        low, high = config.clip_range
+        if not 0.0 < low <= high < 1.0:
+            raise ConfigError(f"training config: clip_range {config.clip_range} not in (0, 1)")
+        return config
 
 
-def build_network(config: TrainConfig) -> HDRNetwork:
+def build_network(config: TrainConfig) -> torch.nn.Module:
     """The architecture of ``config.model`` built with ``config.architecture``."""
     module, name = ARCHITECTURES[config.model].split(":")
     arch = dict(config.architecture)
@@ -175,7 +194,13 @@ def _loss_layered(net, b):
     }
 
 
+def _loss_highlight(net, b):
+    prediction = b["linear"] * torch.exp(net(b["features"]))
+    return {"pu21_mse": losses.weighted_pu21_mse(prediction, b["target"], b["weight"])}
+
+
 LOSSES: dict[str, LossFunction] = {
+    "highlight-expand": _loss_highlight,
     "unet-native": _loss_unet,
     "hybrid-mnv3": _loss_hybrid,
     "singlehdr": _loss_singlehdr,
@@ -255,8 +280,22 @@ class Trainer:
             view = pool[int(self.rng.integers(len(pool)))]
             if self.rng.random() < 0.5:
                 view = view[:, ::-1]
-            pairs.append(synthesize(np.ascontiguousarray(view), self.color, self.rng, Pipeline()))
+            pairs.append(
+                synthesize(
+                    np.ascontiguousarray(view), self.color, self.rng, self.pipeline(self.rng)
+                )
+            )
         return pairs
+
+    def pipeline(self, rng: np.random.Generator) -> Pipeline:
+        """The camera pipeline of the next synthetic pair: a curve of ``config.curves``."""
+        curves = self.config.curves
+        curve = str(curves[int(rng.integers(len(curves)))]) if curves else None
+        return Pipeline(curve=curve, clip_range=tuple(self.config.clip_range))
+
+    def next_batch(self) -> dict[str, torch.Tensor]:
+        """The tensors the model's loss function takes for one step."""
+        return _batch(self.sample_batch(), self.device)
 
     # -- optimisation -------------------------------------------------------------------
 
@@ -264,7 +303,7 @@ class Trainer:
         """One optimisation step; returns the loss terms."""
         for group in self.optimizer.param_groups:
             group["lr"] = _lr(self.config, self.step)
-        batch = _batch(self.sample_batch(), self.device)
+        batch = self.next_batch()
         terms = self.loss(self.net, batch)
         if self.perceptual is not None:
             prediction = pq_encode(self.net(batch["sdr"]))
@@ -279,14 +318,22 @@ class Trainer:
         self.step += 1
         return {"loss": total.item(), **{k: v.item() for k, v in terms.items()}}
 
+    def inference_model(self) -> Any:
+        """The model as it renders, on a copy of the network (float32)."""
+        # A copy: the wrapper changes memory format, which must not touch the trained net.
+        net = copy.deepcopy(self.net).eval()
+        return TorchModel(
+            get_spec(self.config.model),
+            self.color,
+            net,
+            weights_hash=None,
+            device=str(self.device),
+            precision="float32",
+        )
+
     def validate(self, limit: int | None = None) -> dict[str, float]:
         """Mean metrics on the validation split (sRGB pipeline, one view per image)."""
-        # A copy: the wrapper changes memory format, which must not touch the trained net.
-        spec = get_spec(self.config.model)
-        net = copy.deepcopy(self.net).eval()
-        model = TorchModel(
-            spec, self.color, net, weights_hash=None, device=str(self.device), precision="float32"
-        )
+        model = self.inference_model()
         rng = np.random.default_rng(12345)
         scores = []
         for path in self._validation_files[:limit]:
@@ -349,9 +396,13 @@ class Trainer:
 
     # -- the run ------------------------------------------------------------------------
 
+    def prepare(self, *, progress: bool) -> None:
+        """Work done once per run before the first step (timed with the run)."""
+
     def run(self, *, progress: bool = True) -> Path:
         """Train to ``config.steps`` (from a checkpoint if resumed); write weights + card."""
         start = time.perf_counter()
+        self.prepare(progress=progress)
         bar = tqdm(total=self.config.steps, initial=self.step, disable=not progress, unit="step")
         with bar:
             limit = self.config.max_minutes
@@ -381,6 +432,8 @@ class Trainer:
         net.load_state_dict(self.net.state_dict())
         net = net.to(getattr(torch, self.config.weights_dtype))
         validation = [r["validation"] for r in self.history if "validation" in r]
+        low, high = self.config.clip_range
+        curves = ", ".join(self.config.curves) or "drawn from the whole family"
         card = {
             "model": spec.name,
             "architecture": self.config.architecture,
@@ -391,7 +444,8 @@ class Trainer:
                 f"(hdr_plugin/train/split.json): validation families "
                 f"{self.split['validation_families']}",
                 "pairs": "synthetic camera pipeline (hdr_plugin/train/degrade.py): random "
-                "exposure clipping 0.5-25 % of pixels, random camera curve, 8/10-bit, noise, JPEG",
+                f"exposure clipping {100 * low:g}-{100 * high:g} % of pixels, camera curve "
+                f"{curves}, 8/10-bit, noise, JPEG",
                 "command": self.command,
                 "config": dataclasses.asdict(self.config),
                 "steps": self.step,
@@ -406,3 +460,14 @@ class Trainer:
         path = self.output / spec.weights
         save_weights(net, path, card)
         return path
+
+
+def make_trainer(
+    config: TrainConfig, color: ColorContext | None = None, command: str = ""
+) -> Trainer:
+    """The trainer for ``config.model``: per-pixel for ``highlight-expand``, else per crop."""
+    if config.model == "highlight-expand":
+        from hdr_plugin.train.highlight import HighlightTrainer
+
+        return HighlightTrainer(config, color, command)
+    return Trainer(config, color, command)

@@ -24,7 +24,7 @@ from hdr_plugin.color import DEFAULT_INPUT_SPACE, ColorContext, resolve_config_p
 from hdr_plugin.errors import ConfigError, HdrPluginError, ModelError
 from hdr_plugin.host_adapters.base import HostAdapter
 from hdr_plugin.models import DEFAULT_MODEL, list_models
-from hdr_plugin.models._neural import has_weights
+from hdr_plugin.models._neural import IMAGE_NETWORKS, has_weights
 from hdr_plugin.node import ReconstructSettings
 
 #: The Nuke Python API this adapter uses (name here -> Nuke documentation name).
@@ -229,8 +229,11 @@ class NukeAdapter(HostAdapter):
         settings = self.settings()
         try:
             spec = get_spec(settings.model)
-            if spec.kind == "analytic":
-                raise ModelError(f"{spec.name!r} is analytic; only learned models export")
+            if spec.name not in IMAGE_NETWORKS:
+                raise ModelError(
+                    f"{spec.name!r} is analytic or per-pixel, not an image network; "
+                    "only image networks export to TorchScript"
+                )
             model = create_model(settings.model, self.color(), {"device": "cpu"})
             folder = Path(self.output()).parent
             torchscript = export_torchscript(model, folder / f"{settings.model}.pt")
