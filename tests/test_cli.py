@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 from hdr_plugin.cli import main
+from hdr_plugin.models import DEFAULT_MODEL
+from hdr_plugin.models._neural import BUNDLED_WEIGHTS
+from hdr_plugin.models._weights import file_hash
 from tests.conftest import SAMPLE_PLATES, read_exr, write_image
 
 
@@ -33,14 +36,15 @@ def test_render_sequence_writes_half_rec2020_exrs_with_provenance(capsys, tmp_pa
     assert spec.getattribute("chromaticities") == pytest.approx(
         (0.708, 0.292, 0.170, 0.797, 0.131, 0.046, 0.3127, 0.3290)
     )
-    assert spec.getattribute("hdr_plugin:model") == "bt2446c-inverse"
+    assert spec.getattribute("hdr_plugin:model") == DEFAULT_MODEL == "highlight-expand"
     assert spec.getattribute("hdr_plugin:inputColorspace") == "sRGB Encoded Rec.709 (sRGB)"
     assert spec.getattribute("hdr_plugin:inputFile") == "shot.1003.png"
     assert spec.getattribute("hdr_plugin:frame") == 1003
-    assert spec.getattribute("hdr_plugin:weightsHash") == "none (analytic)"
+    weights = BUNDLED_WEIGHTS / "highlight-expand.safetensors"
+    assert spec.getattribute("hdr_plugin:weightsHash") == file_hash(weights)
     assert spec.getattribute("hdr_plugin:version")
     assert spec.getattribute("hdr_plugin:ocioConfig").endswith("config.ocio")
-    assert pixels.max() > 3.0  # the clipped blob was expanded (BT.2446 C: white -> 675 cd/m²)
+    assert pixels.max() > 1.1  # the clipped blob was expanded above the SDR peak (1.0)
 
 
 def test_render_frame_range_model_options_and_masks(capsys, tmp_path, plate_sequence):
@@ -88,7 +92,8 @@ def test_alpha_is_written_back(capsys, tmp_path):
 def test_models_and_colorspaces_listings(capsys):
     code, stdout, _ = run(capsys, "models")
     assert code == 0
-    assert "bt2446c-inverse" in stdout and "(default)" in stdout and "-O peak_nits=1000.0" in stdout
+    assert "highlight-expand" in stdout and "(default)" in stdout
+    assert "-O peak_nits=1000.0" in stdout
     code, stdout, _ = run(capsys, "colorspaces")
     assert code == 0
     assert "Linear Rec.2020" in stdout and "bt1886" in stdout
@@ -212,7 +217,7 @@ def test_matte_sequence_is_matched_frame_by_frame(capsys, tmp_path, plate_sequen
     without, _ = read_exr(tmp_path / "out" / "hdr.1002.exr")
     assert spec.channelnames == ("R", "G", "B", "mask.highlight", "mask.matte")
     assert with_matte[..., 4].min() == 1.0 and without[..., 4].max() == 0.0
-    assert with_matte[..., :3].max() > 3.0 and without[..., :3].max() <= 1.0 + 1e-3
+    assert with_matte[..., :3].max() > 1.1 and without[..., :3].max() <= 1.0 + 1e-3
 
 
 def test_missing_matte_frame_is_named(capsys, tmp_path, plate_sequence):

@@ -11,7 +11,7 @@ from hdr_plugin.models._neural import BUNDLED_WEIGHTS, has_weights
 from hdr_plugin.models._weights import file_hash
 from tests.conftest import SAMPLE_PLATES
 
-SHIPPED = ["unet-native", "hybrid-mnv3", "singlehdr", "layered"]
+SHIPPED = ["highlight-expand", "unet-native", "hybrid-mnv3", "singlehdr", "layered"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -35,3 +35,15 @@ def test_shipped_model_is_small_documented_and_renders(name, color, monkeypatch)
     # must at least not crush them (README, "Learned models: status").
     clipped = plate.max(axis=-1) >= 1.0
     assert out[clipped].mean() > 0.7 * linear[clipped].mean()
+
+
+def test_default_model_expands_only_the_clipped_pixels(color, monkeypatch):
+    """highlight-expand (the default) is the linearisation below the clip, brighter above."""
+    monkeypatch.delenv("HDR_PLUGIN_WEIGHTS", raising=False)
+    plate = read_image(SAMPLE_PLATES / "pan.1012.png").rgb
+    out = create_model("highlight-expand", color)(plate)
+    linear = create_model("linear", color)(plate)
+    clipped = plate.max(axis=-1) >= 254 / 255
+    assert clipped.mean() > 0.01
+    np.testing.assert_allclose(out[~clipped], linear[~clipped], atol=1e-6)
+    assert out[clipped].max(axis=-1).mean() > 1.1 * linear[clipped].max(axis=-1).mean()

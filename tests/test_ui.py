@@ -1,9 +1,13 @@
 """Viewer and panel: composition rules (no Qt) and the widgets driven offscreen (pytest-qt)."""
 
+import shutil
+
 import numpy as np
 import pytest
 
 from hdr_plugin.cli import main
+from hdr_plugin.models import DEFAULT_MODEL
+from hdr_plugin.models._neural import BUNDLED_WEIGHTS
 from hdr_plugin.ui.controller import ViewerController
 from hdr_plugin.ui.viewer_state import ViewerState, compose, false_colour, probe
 from tests.conftest import SAMPLE_PLATES
@@ -166,7 +170,7 @@ def test_per_shot_model_assignment_reads_and_writes_the_shot_config(qtbot, tmp_p
     window.panel.save_button.click()
     shots = {s.name: s for s in load_shots(config, color).shots}
     assert shots["sh010"].settings.model == "linear" and shots["sh010"].settings.mix == 0.5
-    assert shots["sh020"].settings.model == "bt2446c-inverse"  # other shots untouched
+    assert shots["sh020"].settings.model == DEFAULT_MODEL  # other shots untouched
 
 
 def test_matte_overlay_colour_opacity_and_gamma(qtbot, tmp_path, color):
@@ -200,7 +204,10 @@ def test_model_selector_shows_descriptions_and_disables_models_without_weights(
 
     from hdr_plugin.ui.widgets import PanelWidget
 
-    monkeypatch.setenv("HDR_PLUGIN_WEIGHTS", str(tmp_path))  # no weights there
+    # Only the default model's weights there.
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(BUNDLED_WEIGHTS / f"{DEFAULT_MODEL}{suffix}", tmp_path)
+    monkeypatch.setenv("HDR_PLUGIN_WEIGHTS", str(tmp_path))
     panel = PanelWidget(ViewerController(PLATES, color=color))
     qtbot.addWidget(panel)
     combo = panel.editors["model"]
