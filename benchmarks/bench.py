@@ -5,7 +5,10 @@ weights) and each frame size, a fresh process renders a short 8-bit sRGB PNG seq
 (made from the bundled sample plates by OIIO resize) through the code path of
 ``hdr-plugin render`` and reports seconds per frame split into read / colour / model /
 write, frames per minute and the process's peak resident memory. After a warm-up frame
-the timed frames run back to back.
+the timed frames run back to back. The render reads the next frame and writes the
+previous one while it reconstructs the current one, so each stage column is that stage's
+own time (summed in its thread, slowed by sharing the cores) and ``total`` (wall time per
+frame, including the last write that nothing overlaps) is less than their sum.
 
 Two ratios come from the same run:
 
@@ -23,7 +26,7 @@ the per-frame cost.
 CUDA is used when present (then memory also lists peak GPU allocation). Results are
 saved as JSON.
 
-Usage: python benchmarks/bench.py [--models a,b] [--sizes 1080p,4K] [--frames 3]
+Usage: python benchmarks/bench.py [--models a,b] [--sizes 1080p,4K] [--frames 6]
 """
 
 from __future__ import annotations
@@ -206,7 +209,7 @@ def main() -> int:
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--models", help="comma-separated (default: every model that can render)")
     parser.add_argument("--sizes", default=",".join(SIZES))
-    parser.add_argument("--frames", type=int, default=3, help="timed frames per run")
+    parser.add_argument("--frames", type=int, default=6, help="timed frames per run")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per run")
     parser.add_argument("--json", type=Path, default=ROOT / "bench_results" / "bench.json")
     args = parser.parse_args()
@@ -232,7 +235,8 @@ def main() -> int:
     header = (
         f"{where}; {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}); "
         f"torch {torch.__version__}; {args.frames} timed frames after a warm-up; seconds per "
-        "frame; fpm = frames/minute; setup = once per shot (held statistics), seconds; "
+        "frame (stages overlap: total = wall time, less than their sum); fpm = frames/minute; "
+        "setup = once per shot (held statistics), seconds; "
         "peak MB = peak resident memory of the render process "
         "(GPU MB: its peak CUDA allocation); "
         f"engine x = eager s / engine s (network only); tot/mod = total / model stage; "

@@ -11,8 +11,9 @@ Config resolution order: an explicit path > ``$OCIO`` > the bundled
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import PyOpenColorIO as ocio
@@ -27,6 +28,9 @@ DEFAULT_INPUT_SPACE = "sRGB Encoded Rec.709 (sRGB)"
 DEFAULT_OUTPUT_SPACE = WORKING_SPACE
 #: Display-linear Rec.709, where SDR operators undo their tone curves.
 LINEAR_REC709 = "Linear Rec.709 (sRGB)"
+#: Conversions of at least this many pixels run in row bands on several threads (OCIO
+#: releases the GIL while it applies a processor); below it a thread hand-off costs more.
+PARALLEL_PIXELS = 1 << 18
 
 # CIE 1931 xy of the red, green, blue primaries and white point, in the order of the
 # OpenEXR ``chromaticities`` attribute. Sources: ITU-R BT.2020, ITU-R BT.709,
@@ -48,6 +52,23 @@ _INTEROP_PRIMARIES = {
     "ap1": "ap1",
     "p3d65": "p3d65",
 }
+
+
+def _threads() -> int:
+    """Threads a conversion may use: ``$OMP_NUM_THREADS`` (set per farm worker), else the cores."""
+    try:
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
+
+
+@cache
+def _pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hdr-ocio")
 
 
 def resolve_config_path(explicit: str | os.PathLike[str] | None = None) -> str:
@@ -155,8 +176,14 @@ class ColorContext:
         if cpu.isNoOp():
             return np.ascontiguousarray(rgb, dtype=np.float32)
         out = np.array(rgb, dtype=np.float32, order="C", copy=True)
-        if out.size:
-            cpu.applyRGB(out.reshape(-1, 3))
+        pixels = out.reshape(-1, 3)
+        threads = _threads()
+        if len(pixels) >= PARALLEL_PIXELS and threads > 1:
+            # A CPU processor is immutable once built, so threads may share it; each
+            # band is a contiguous view that OCIO converts in place.
+            list(_pool(threads).map(cpu.applyRGB, np.array_split(pixels, threads)))
+        elif pixels.size:
+            cpu.applyRGB(pixels)
         return out
 
     def chromaticities(self, name: str) -> tuple[float, ...] | None:

@@ -19,7 +19,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,9 +30,9 @@ from tqdm import tqdm
 
 from hdr_plugin.color import ColorContext, resolve_config_path
 from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
-from hdr_plugin.io import read_image, write_exr
+from hdr_plugin.io import Image, read_image, write_exr
 from hdr_plugin.masks import matte_from_pixels
-from hdr_plugin.node import ReconstructNode, ReconstructSettings
+from hdr_plugin.node import NodeOutput, ReconstructNode, ReconstructSettings
 from hdr_plugin.sequence import FrameFile, expand_input, has_padding, output_files, parse_frames
 
 if TYPE_CHECKING:
@@ -163,6 +163,87 @@ def is_complete(output: str, expected: dict[str, Any]) -> bool:
         image.close()
 
 
+@dataclass
+class _Frame:
+    """One frame on its way through a render: read, reconstructed, then written."""
+
+    plate: str
+    frame: int | None
+    target: str
+    image: Image
+    matte: np.ndarray | None = None
+    result: NodeOutput | None = None
+
+    @property
+    def where(self) -> str:
+        return f"frame {self.frame}" if self.frame is not None else "single image"
+
+
+def _read_frame(
+    node: ReconstructNode,
+    plate: str,
+    frame: int | None,
+    target: str,
+    matte_path: str | None,
+    timings: Counter[str],
+) -> _Frame:
+    start = time.perf_counter()
+    image = read_image(plate, frame=frame)
+    matte = None
+    if matte_path is not None:
+        matte_image = read_image(matte_path, frame=frame)
+        matte = matte_from_pixels(
+            matte_image.pixels,
+            matte_image.channels,
+            node.settings.matte_channel,
+            source=matte_image.path,
+        )
+    timings["read"] += time.perf_counter() - start
+    return _Frame(plate, frame, target, image, matte)
+
+
+def _reconstruct(node: ReconstructNode, item: _Frame) -> _Frame:
+    try:
+        item.result = node.process_frame(
+            item.image.rgb, item.matte, input_colorspace=item.image.colorspace
+        )
+    except HdrPluginError as exc:
+        raise type(exc)(f"{item.plate} ({item.where}): {exc}") from exc
+    return item
+
+
+def _write_frame(
+    node: ReconstructNode, item: _Frame, job: RenderJob, timings: Counter[str]
+) -> Path:
+    start = time.perf_counter()
+    result = item.result
+    channels = ["R", "G", "B"]
+    layers = [result.rgb]
+    if item.image.alpha is not None:
+        channels.append("A")
+        layers.append(item.image.alpha)
+    if job.write_masks:
+        channels.append("mask.highlight")
+        layers.append(result.highlight_mask[..., None])
+        if item.matte is not None:
+            channels.append("mask.matte")
+            layers.append(item.matte[..., None])
+    attributes = {
+        **frame_attributes(node, item.plate, item.frame),
+        "hdr_plugin:inputColorspace": result.input_colorspace,
+    }
+    path = write_exr(
+        item.target,
+        np.concatenate(layers, axis=-1),
+        channels,
+        attributes,
+        pixel_type=job.pixel_type,
+        compression=job.compression,
+    )
+    timings["write"] += time.perf_counter() - start
+    return path
+
+
 def render_frame(
     node: ReconstructNode,
     plate: str,
@@ -181,50 +262,9 @@ def render_frame(
         HdrPluginError: of the failing family, naming the plate file and frame.
     """
     timings = timings if timings is not None else Counter()
-    where = f"frame {frame}" if frame is not None else "single image"
-    start = time.perf_counter()
-    image = read_image(plate, frame=frame)
-    matte = None
-    if matte_path is not None:
-        matte_image = read_image(matte_path, frame=frame)
-        matte = matte_from_pixels(
-            matte_image.pixels,
-            matte_image.channels,
-            node.settings.matte_channel,
-            source=matte_image.path,
-        )
-    timings["read"] += time.perf_counter() - start
-    try:
-        result = node.process_frame(image.rgb, matte, input_colorspace=image.colorspace)
-    except HdrPluginError as exc:
-        raise type(exc)(f"{plate} ({where}): {exc}") from exc
-
-    start = time.perf_counter()
-    channels = ["R", "G", "B"]
-    layers = [result.rgb]
-    if image.alpha is not None:
-        channels.append("A")
-        layers.append(image.alpha)
-    if write_masks:
-        channels.append("mask.highlight")
-        layers.append(result.highlight_mask[..., None])
-        if matte is not None:
-            channels.append("mask.matte")
-            layers.append(matte[..., None])
-    attributes = {
-        **frame_attributes(node, plate, frame),
-        "hdr_plugin:inputColorspace": result.input_colorspace,
-    }
-    path = write_exr(
-        target,
-        np.concatenate(layers, axis=-1),
-        channels,
-        attributes,
-        pixel_type=pixel_type,
-        compression=compression,
-    )
-    timings["write"] += time.perf_counter() - start
-    return path
+    job = RenderJob(plate, target, None, pixel_type, compression, write_masks)
+    item = _read_frame(node, plate, frame, target, matte_path, timings)
+    return _write_frame(node, _reconstruct(node, item), job, timings)
 
 
 def render(
@@ -234,7 +274,11 @@ def render(
     progress: bool = True,
     on_frame: Callable[[int, Path], None] | None = None,
 ) -> RenderResult:
-    """Render ``job`` with ``node``, frame after frame in this process.
+    """Render ``job`` with ``node`` in this process, reading and writing in the background.
+
+    While frame N is reconstructed, frame N+1 is read and frame N-1 written on I/O threads
+    (OIIO and OpenEXR release the GIL), so a frame costs about its slowest stage rather
+    than the sum of all three. Frames are still written one at a time and in order.
 
     Args:
         job: what to read and write.
@@ -259,24 +303,42 @@ def render(
         unit="frame",
         disable=not progress or len(plate) < 2,
     )
-    with bar:
-        for index, (item, target) in enumerate(zip(plate, outputs, strict=True)):
-            written.append(
-                render_frame(
-                    node,
-                    item.path,
-                    item.frame,
-                    target,
-                    matte_path=mattes[index].path if mattes else None,
-                    pixel_type=job.pixel_type,
-                    compression=job.compression,
-                    write_masks=job.write_masks,
-                    timings=timings,
-                )
-            )
+
+    def read(index: int) -> _Frame:
+        item = plate[index]
+        matte = mattes[index].path if mattes else None
+        return _read_frame(node, item.path, item.frame, outputs[index], matte, timings)
+
+    # One thread each keeps reads in order and writes in order.
+    reader = ThreadPoolExecutor(1, "hdr-read")
+    writer = ThreadPoolExecutor(1, "hdr-write")
+    writing: Future[Path] | None = None
+
+    def finish() -> None:
+        nonlocal writing
+        if writing is not None:
+            done, writing = writing, None
+            written.append(done.result())
             bar.update()
             if on_frame is not None:
-                on_frame(index, written[-1])
+                on_frame(len(written) - 1, written[-1])
+
+    with bar, reader, writer:
+        try:
+            reading = reader.submit(read, 0)
+            for index in range(len(plate)):
+                item = reading.result()
+                if index + 1 < len(plate):
+                    reading = reader.submit(read, index + 1)
+                _reconstruct(node, item)
+                finish()
+                writing = writer.submit(_write_frame, node, item, job, timings)
+            finish()
+        except BaseException:
+            # A frame still being written when another fails completes and counts.
+            if writing is not None and writing.exception() is None:
+                finish()
+            raise
     timings.update(node.timings)
     return RenderResult(written, timings)
 

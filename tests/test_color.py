@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hdr_plugin.color import ColorContext, resolve_config_path
+from hdr_plugin.color import PARALLEL_PIXELS, ColorContext, resolve_config_path
 from hdr_plugin.errors import ColorError
 from hdr_plugin.ocio_configs import BUNDLED_CONFIG
 
@@ -104,3 +104,14 @@ def test_chromaticities_of_output_spaces(color, space, expected):
 
 def test_no_chromaticities_for_data(color):
     assert color.chromaticities("Raw") is None
+
+
+def test_large_conversions_split_over_threads_match_one_thread(color, monkeypatch):
+    rgb = np.random.default_rng(0).uniform(-0.1, 1.2, (700, 600, 3)).astype(np.float32)
+    assert rgb.shape[0] * rgb.shape[1] >= PARALLEL_PIXELS
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    one = color.convert(rgb, "srgb", "scene_linear")
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    three = color.convert(rgb, "srgb", "scene_linear")
+    np.testing.assert_array_equal(one, three)
+    assert not np.array_equal(one, rgb)

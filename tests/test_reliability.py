@@ -1,4 +1,5 @@
-"""Reliability: racing renders, reproducible bytes, every channel count, huge values."""
+"""Reliability: racing renders, reproducible bytes, every channel count, huge values,
+failures in the middle of a pipelined shot."""
 
 import subprocess
 import sys
@@ -6,8 +7,12 @@ import sys
 import numpy as np
 import pytest
 
+from hdr_plugin import render as render_module
 from hdr_plugin.cli import main
+from hdr_plugin.errors import ModelError, OutputError
 from hdr_plugin.io import read_image
+from hdr_plugin.node import ReconstructNode, ReconstructSettings
+from hdr_plugin.render import RenderJob, render
 from tests.conftest import SAMPLE_PLATES, read_exr, write_image
 
 
@@ -65,3 +70,52 @@ def test_float_plates_with_huge_and_negative_values_are_clamped_not_propagated(c
     out, _ = read_exr(tmp_path / "o.exr")
     assert np.isfinite(out).all() and out.min() >= 0
     assert read_image(plate).pixels[0, 0, 0] == 1e6  # the reader itself does not clamp
+
+
+def test_disk_filling_mid_shot_stops_there_with_earlier_frames_whole(
+    tmp_path, plate_sequence, monkeypatch
+):
+    write = render_module.write_exr
+
+    def fills_at_1003(path, *args, **kwargs):
+        if "1003" in str(path):
+            raise OutputError(f"{path}: write failed (disk full?): No space left on device")
+        return write(path, *args, **kwargs)
+
+    monkeypatch.setattr(render_module, "write_exr", fills_at_1003)
+    with pytest.raises(OutputError, match="hdr.1003.exr.*No space left"):
+        render(
+            RenderJob(str(plate_sequence), str(tmp_path / "out" / "hdr.####.exr")),
+            ReconstructNode(ReconstructSettings(model="linear")),
+            progress=False,
+        )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["hdr.1001.exr", "hdr.1002.exr"]
+    for name in ("hdr.1001.exr", "hdr.1002.exr"):
+        assert read_exr(tmp_path / "out" / name)[0].shape == (32, 48, 3)
+
+
+def test_model_failing_mid_shot_still_finishes_and_reports_the_frame_being_written(
+    tmp_path, plate_sequence, monkeypatch
+):
+    node = ReconstructNode(ReconstructSettings(model="linear"))
+    process = node.process_frame
+    calls = []
+
+    def fails_on_fourth(rgb, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise ModelError("out of memory")
+        return process(rgb, *args, **kwargs)
+
+    monkeypatch.setattr(node, "process_frame", fails_on_fourth)
+    reported = []
+    with pytest.raises(ModelError, match=r"shot\.1004\.png \(frame 1004\): out of memory"):
+        render(
+            RenderJob(str(plate_sequence), str(tmp_path / "out" / "hdr.####.exr")),
+            node,
+            progress=False,
+            on_frame=lambda index, path: reported.append((index, path.name)),
+        )
+    written = [(0, "hdr.1001.exr"), (1, "hdr.1002.exr"), (2, "hdr.1003.exr")]
+    assert reported == written
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [n for _, n in written]
