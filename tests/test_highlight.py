@@ -1,5 +1,6 @@
 """highlight-expand: the OCIO linearisation below the clip, learned gains above it."""
 
+import copy
 import json
 
 import numpy as np
@@ -11,10 +12,13 @@ from hdr_plugin.models import create_model, get_spec
 from hdr_plugin.models.highlight import HighlightExpand
 from hdr_plugin.models.highlight_arch import (
     CLIP_CODE,
+    CONTEXT_FEATURES,
+    CONTEXT_SIGMAS,
     FEATURES,
-    HighlightMLP,
+    HighlightNet,
     clip_features,
     expand_highlights,
+    gain_context,
     log_gains,
 )
 from hdr_plugin.train.trainer import TrainConfig, make_trainer
@@ -35,9 +39,10 @@ def plate(height=96, width=128):
 def trained_like(seed=0):
     """A network with random (non-zero) weights: gains differ from pixel to pixel."""
     torch.manual_seed(seed)
-    net = HighlightMLP()
-    for p in net.layers.parameters():
-        torch.nn.init.normal_(p, std=0.1)
+    net = HighlightNet()
+    for stage in net.stages:
+        for p in stage.layers.parameters():
+            torch.nn.init.normal_(p, std=0.1)
     return net.eval()
 
 
@@ -80,7 +85,7 @@ def test_gains_at_pixels_are_the_full_gain_map_there():
 
 def test_an_untrained_network_is_the_identity():
     code = plate()
-    assert np.array_equal(expand_highlights(HighlightMLP().eval(), code, code**2), code**2)
+    assert np.array_equal(expand_highlights(HighlightNet().eval(), code, code**2), code**2)
 
 
 def test_gains_do_not_depend_on_frame_size():
@@ -93,6 +98,37 @@ def test_gains_do_not_depend_on_frame_size():
     clipped = small.max(-1) >= CLIP_CODE
     inner = clipped & np.roll(clipped, 2, 0) & np.roll(clipped, -2, 0)
     np.testing.assert_allclose(big_gains[inner], small_gains[inner], atol=0.05)
+
+
+def test_gain_context_averages_over_the_clipped_area_only():
+    mask = np.zeros((40, 60), bool)
+    mask[10:20, 5:15] = True  # two separate highlights far apart
+    mask[10:20, 45:55] = True
+    where = np.nonzero(mask)
+    gains = np.where(where[1][:, None] < 30, [1.0, 2.0, 3.0], [-1.0, 0.0, 0.5]).astype(np.float32)
+    context = gain_context(mask, gains)
+    assert context.shape == (200, 3 * len(CONTEXT_SIGMAS))
+    # Constant gains over a highlight are their own context at every scale: unclipped
+    # pixels (weight 0) never dilute the mean.
+    left = where[1] < 30
+    for k in range(len(CONTEXT_SIGMAS) - 1):
+        np.testing.assert_allclose(context[left, 3 * k : 3 * k + 3] - [1, 2, 3], 0, atol=1e-5)
+    # At the widest scale the far highlight leaks in, towards the mean of both.
+    widest = context[:, -3:]
+    assert np.all(widest[left, 0] < 1.0) and np.all(widest[left, 0] > 0.0)
+
+
+def test_refining_stages_start_as_the_identity():
+    net = HighlightNet(stages=3).eval()
+    torch.manual_seed(1)
+    for p in net.stages[0].layers.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    code = plate()
+    features, mask = clip_features(code, code**2.2)
+    first = net(torch.from_numpy(features)).detach().numpy()
+    # refining stages' last layers start at zero: before training they change nothing
+    np.testing.assert_array_equal(net.gains(features, mask), first)
+    assert [s.feature_mean.shape[0] for s in net.stages] == [FEATURES, *2 * [CONTEXT_FEATURES]]
 
 
 def test_model_without_weights_refuses_to_render(color, monkeypatch, tmp_path):
@@ -142,6 +178,29 @@ def test_loss_goes_down_on_a_fixed_batch(hdr_folder, tmp_path, color):
     assert last < 0.9 * first, (first, last)
 
 
+def test_each_stage_trains_in_turn_on_the_gains_before_it(hdr_folder, tmp_path, color):
+    trainer = make_trainer(config(hdr_folder, tmp_path, steps=9), color)
+    assert [trainer.stage_at(step)[0] for step in range(9)] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert "context" not in trainer.next_batch()
+    rates, finished = [], {}
+    for step in range(9):
+        if step in (3, 6):  # a stage starts: the one before it is final
+            stage = step // 3
+            finished[stage - 1] = copy.deepcopy(trainer.net.stages[stage - 1].state_dict())
+            assert not torch.any(trainer.net.stages[stage].layers[-1].weight)
+            batch = trainer.next_batch()
+            assert batch["context"].shape == (256, 3 * len(CONTEXT_SIGMAS))
+            assert int(batch["stage"]) == stage
+        rates.append(trainer.learning_rate())
+        trainer.train_step()
+    # each stage has its own schedule: the rate decays, then starts again
+    assert rates[2] < rates[0] == rates[3] == rates[6]
+    for stage, state in finished.items():
+        for name, value in trainer.net.stages[stage].state_dict().items():
+            torch.testing.assert_close(value, state[name], rtol=0, atol=0, msg=name)
+    assert all(torch.any(stage.layers[-1].weight) for stage in trainer.net.stages)
+
+
 def test_resume_and_export(hdr_folder, tmp_path, color, monkeypatch):
     straight = make_trainer(config(hdr_folder, tmp_path / "a"), color)
     path = straight.run(progress=False)
@@ -163,7 +222,8 @@ def test_resume_and_export(hdr_folder, tmp_path, color, monkeypatch):
     model = create_model("highlight-expand", color, {"device": "cpu"})
     assert model.weights_hash == card["weights_hash"]
     # The feature standardisation was fitted on the pool and shipped with the weights.
-    assert not torch.equal(model.net.feature_std, torch.ones(FEATURES))
+    assert not torch.equal(model.net.stages[0].feature_std, torch.ones(FEATURES))
+    assert not torch.equal(model.net.stages[-1].feature_std, torch.ones(CONTEXT_FEATURES))
 
 
 def test_bad_training_configs():

@@ -31,7 +31,7 @@ SPEC = ModelSpec(
         ),
     ),
 )
-ARCHITECTURES[SPEC.name] = "hdr_plugin.models.highlight_arch:HighlightMLP"
+ARCHITECTURES[SPEC.name] = "hdr_plugin.models.highlight_arch:HighlightNet"
 
 
 class HighlightExpand:
@@ -40,7 +40,7 @@ class HighlightExpand:
     Args:
         spec: the registered spec.
         color: OCIO context (decoding to linear Rec.709, then to Rec.2020).
-        net: a trained :class:`~hdr_plugin.models.highlight_arch.HighlightMLP`.
+        net: a trained :class:`~hdr_plugin.models.highlight_arch.HighlightNet`.
         weights_hash: hash of its weights file, for provenance.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
     """
@@ -79,7 +79,7 @@ def linearise(image: np.ndarray, color: ColorContext, encoding: str) -> np.ndarr
 @register_model(SPEC)
 def _highlight_expand(color: ColorContext, *, device: str) -> HighlightExpand:
     from hdr_plugin.models._torch import load_network
-    from hdr_plugin.models.highlight_arch import HighlightMLP
+    from hdr_plugin.models.highlight_arch import HighlightNet
 
-    net, digest = load_network(SPEC, HighlightMLP)
+    net, digest = load_network(SPEC, HighlightNet)
     return HighlightExpand(SPEC, color, net, weights_hash=digest, device=device)

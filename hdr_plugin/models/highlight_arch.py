@@ -16,6 +16,11 @@ on 2 CPU cores:
   says which channels a partly clipped highlight is missing and how much;
 * the pixel's own code values and number of clipped channels.
 
+Further networks of the same kind then refine these gains in turn (auto-context, Tu and
+Bai, TPAMI 2010): each also sees the gains so far and their averages over the clipped area
+around the pixel at three scales, so the gain of a pixel can follow the rest of its
+highlight instead of its own neighbourhood alone.
+
 Features are computed on a proxy whose short edge is :data:`PROXY_EDGE` pixels (the
 training view size), so the distances mean the same at 1080p and 4K; the gains are
 upsampled to the frame and applied to its clipped pixels only.
@@ -39,6 +44,10 @@ DENSITY_SIGMAS = (2.0, 8.0, 32.0)
 SURROUND_SIGMAS = (4.0, 16.0, 64.0)
 COLOUR_SIGMAS = (4.0, 16.0)
 FEATURES = 1 + len(DENSITY_SIGMAS) + 3 * len(SURROUND_SIGMAS) + 3 * len(COLOUR_SIGMAS) + 4
+#: Scales (proxy pixels) at which a refining stage sees the gains so far.
+CONTEXT_SIGMAS = (2.0, 8.0, 32.0)
+#: Inputs of a refining stage: the features, the gains so far, their context.
+CONTEXT_FEATURES = FEATURES + 3 + 3 * len(CONTEXT_SIGMAS)
 _LOG_FLOOR = 1e-4
 
 
@@ -116,6 +125,27 @@ def clip_features(code: np.ndarray, linear: np.ndarray) -> tuple[np.ndarray, np.
     return np.concatenate(columns, axis=-1).astype(np.float32), mask
 
 
+def gain_context(mask: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """Mean of per-pixel ``gains`` over the clipped area around each clipped pixel.
+
+    Args:
+        mask: (H, W) bool, the clipped pixels (:func:`clip_mask`).
+        gains: (N, 3) values at the N pixels of ``mask`` (in ``np.nonzero`` order).
+
+    Returns:
+        (N, 3 * len(:data:`CONTEXT_SIGMAS`)) float32: per scale, the Gaussian-weighted mean
+        of ``gains`` over clipped pixels only (a normalised convolution).
+    """
+    where = np.nonzero(mask)
+    stack = np.zeros((*mask.shape, 4), np.float32)
+    stack[where] = np.concatenate([gains, np.ones((len(gains), 1), np.float32)], axis=-1)
+    columns = []
+    for sigma in CONTEXT_SIGMAS:
+        sums = _blurred_at(stack, sigma, where)
+        columns.append(sums[:, :3] / np.maximum(sums[:, 3:], 1e-6))
+    return np.concatenate(columns, axis=-1).astype(np.float32)
+
+
 class HighlightMLP(nn.Module):
     """Per-pixel MLP: standardised features -> log gain per channel (0 = unchanged).
 
@@ -145,6 +175,57 @@ class HighlightMLP(nn.Module):
         return self.layers((features - self.feature_mean) / self.feature_std)
 
 
+class HighlightNet(nn.Module):
+    """Per-pixel stages: gains from the features, then refined with their context.
+
+    Stage 0 maps the features to log gains; each later stage adds a correction computed
+    from the features, the gains so far and their :func:`gain_context`.
+
+    Args:
+        width: hidden units per layer of each stage.
+        depth: hidden layers of each stage.
+        stages: number of stages (1 = no refinement).
+    """
+
+    def __init__(self, width: int = 32, depth: int = 2, stages: int = 3) -> None:
+        super().__init__()
+        self.stages = nn.ModuleList(
+            [HighlightMLP(FEATURES, width, depth)]
+            + [HighlightMLP(CONTEXT_FEATURES, width, depth) for _ in range(stages - 1)]
+        )
+
+    def forward(
+        self,
+        features: torch.Tensor,
+        previous: torch.Tensor | None = None,
+        context: torch.Tensor | None = None,
+        stage: int = 0,
+    ) -> torch.Tensor:
+        """Log gains (N, 3) after ``stage``, given the gains before it and their context.
+
+        Args:
+            features: (N, :data:`FEATURES`) of clipped pixels.
+            previous: (N, 3) log gains after stage ``stage - 1`` (not for stage 0).
+            context: (N, 9) :func:`gain_context` of ``previous`` (not for stage 0).
+            stage: which stage to apply.
+        """
+        if stage == 0:
+            return self.stages[0](features)
+        inputs = torch.cat([features, previous, context], dim=-1)
+        return previous + self.stages[stage](inputs)
+
+    @torch.no_grad()
+    def gains(self, features: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(N, 3) float32 log gains of the N clipped pixels of ``mask`` after every stage."""
+        parameter = next(self.parameters())
+        x = torch.from_numpy(features).to(parameter)
+        gains = self(x)
+        for stage in range(1, len(self.stages)):
+            context = gain_context(mask, gains.float().cpu().numpy())
+            gains = self(x, gains, torch.from_numpy(context).to(parameter), stage)
+        return gains.float().cpu().numpy()
+
+
 def proxy_size(shape: tuple[int, ...]) -> tuple[int, int]:
     """(h, w) of the proxy of a frame of ``shape``: short edge :data:`PROXY_EDGE`."""
     scale = PROXY_EDGE / min(shape[:2])
@@ -163,7 +244,7 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 @torch.no_grad()
 def log_gains(
-    net: HighlightMLP,
+    net: HighlightNet,
     code: np.ndarray,
     linear: np.ndarray,
     where: tuple[np.ndarray, np.ndarray] | None = None,
@@ -180,8 +261,7 @@ def log_gains(
     features, mask = clip_features(proxy_code, proxy_linear)
     gains = np.zeros((*size, 3), np.float32)
     if mask.any():
-        parameter = next(net.parameters())
-        gains[mask] = net(torch.from_numpy(features).to(parameter)).float().cpu().numpy()
+        gains[mask] = net.gains(features, mask)
         nearest = distance_transform_edt(~mask, return_distances=False, return_indices=True)
         gains = gains[nearest[0], nearest[1]]
     if where is None:
@@ -195,7 +275,7 @@ def log_gains(
     )
 
 
-def expand_highlights(net: HighlightMLP, code: np.ndarray, linear: np.ndarray) -> np.ndarray:
+def expand_highlights(net: HighlightNet, code: np.ndarray, linear: np.ndarray) -> np.ndarray:
     """``linear`` with its clipped pixels multiplied by the network's gains.
 
     Args:

@@ -195,7 +195,9 @@ def _loss_layered(net, b):
 
 
 def _loss_highlight(net, b):
-    prediction = b["linear"] * torch.exp(net(b["features"]))
+    stage = int(b["stage"]) if "stage" in b else 0
+    gains = net(b["features"], b.get("previous"), b.get("context"), stage)
+    prediction = b["linear"] * torch.exp(gains)
     return {"pu21_mse": losses.weighted_pu21_mse(prediction, b["target"], b["weight"])}
 
 
@@ -302,7 +304,7 @@ class Trainer:
     def train_step(self) -> dict[str, float]:
         """One optimisation step; returns the loss terms."""
         for group in self.optimizer.param_groups:
-            group["lr"] = _lr(self.config, self.step)
+            group["lr"] = self.learning_rate()
         batch = self.next_batch()
         terms = self.loss(self.net, batch)
         if self.perceptual is not None:
@@ -317,6 +319,10 @@ class Trainer:
         self.optimizer.step()
         self.step += 1
         return {"loss": total.item(), **{k: v.item() for k, v in terms.items()}}
+
+    def learning_rate(self) -> float:
+        """This step's learning rate: linear warm-up, then cosine decay to a tenth."""
+        return _lr(self.config, self.step)
 
     def inference_model(self) -> Any:
         """The model as it renders, on a copy of the network (float32)."""
