@@ -128,6 +128,24 @@ def test_score_of_perfect_prediction_is_infinite_psnr():
     assert result["pu21_psnr"] > 100 and result["pu21_ssim"] == pytest.approx(1.0)
 
 
+def test_hdr_flip_is_zero_for_a_perfect_prediction_and_grows_with_highlight_error(color):
+    pytest.importorskip("flip_evaluator")
+    hdr = hdr_scene(48, 64, 3)
+    sdr = np.clip(hdr, 0, 1)
+
+    def to_rec709(rgb):
+        return color.convert(rgb, "Linear Rec.2020", "Linear Rec.709 (sRGB)")
+
+    def flip_of(prediction):
+        return metrics.score(prediction, hdr, sdr, to_rec709=to_rec709)["hdr_flip"]
+
+    assert flip_of(hdr * 2.0) == pytest.approx(0.0, abs=1e-6)  # the scale is fitted away
+    clipped = np.minimum(hdr, 1.0)
+    assert 0.0 < flip_of(np.where(hdr > 1, 0.5 * hdr + 0.5, hdr)) < flip_of(clipped) <= 1.0
+    # Without a conversion to Rec.709 (FLIP's space) the metric is not scored.
+    assert "hdr_flip" not in metrics.score(hdr, hdr, sdr)
+
+
 def test_losses_by_hand():
     x = torch.zeros(1, 1, 2, 2)
     y = torch.ones(1, 1, 2, 2)
@@ -227,3 +245,4 @@ def test_evaluate_prints_a_table(capsys, hdr_folder):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "| linear |" in out and "| inverse-mobius |" in out and "clipped PU21-PSNR" in out
+    assert ("srgb HDR-FLIP" in out) == metrics.has_flip()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hdr_plugin.color import ColorContext
+from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
 from hdr_plugin.train.data import (
     is_panorama,
@@ -25,9 +25,11 @@ from hdr_plugin.train.data import (
     perspective_view,
 )
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, synthesize
-from hdr_plugin.train.metrics import score
+from hdr_plugin.train.metrics import has_flip, score
 
 METRICS = ("pu21_psnr", "pu21_psnr_clipped", "log_psnr", "pu21_ssim")
+#: Scored as well when ``flip-evaluator`` is installed.
+FLIP = "hdr_flip"
 
 
 def evaluation_views(image: np.ndarray, size: int = 384) -> list[np.ndarray]:
@@ -57,6 +59,10 @@ def evaluate(
     scores: dict[str, dict[str, list[dict[str, float]]]] = {
         name: {p: [] for p in pipelines} for name in nodes
     }
+
+    def to_rec709(rgb: np.ndarray) -> np.ndarray:
+        return color.convert(rgb, WORKING_SPACE, LINEAR_REC709)
+
     for index, path in enumerate(files):
         for view_index, view in enumerate(evaluation_views(load_hdr(path, color), view_size)):
             for pipeline in pipelines:
@@ -64,10 +70,15 @@ def evaluate(
                 pair = synthesize(view, color, rng, EVALUATION_PIPELINES[pipeline])
                 for name, node in nodes.items():
                     prediction = node.process_frame(pair.sdr, input_colorspace="srgb").rgb
-                    scores[name][pipeline].append(score(prediction, pair.hdr, pair.sdr))
+                    scores[name][pipeline].append(
+                        score(prediction, pair.hdr, pair.sdr, to_rec709=to_rec709)
+                    )
     return {
         name: {
-            pipeline: {metric: float(np.nanmean([s[metric] for s in values])) for metric in METRICS}
+            pipeline: {
+                metric: float(np.nanmean([s[metric] for s in values]))
+                for metric in (*METRICS, *([FLIP] if has_flip() else []))
+            }
             | {"images": len(values)}
             for pipeline, values in per_pipeline.items()
         }
@@ -76,17 +87,19 @@ def evaluate(
 
 
 def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    """Markdown table: one row per model, PU21-PSNR / clipped / log-PSNR / PU-SSIM per pipeline."""
+    """Markdown table: one row per model, the metrics (HDR-FLIP when scored) per pipeline."""
     pipelines = list(next(iter(results.values())))
-    header = "| model | " + " | ".join(
-        f"{p} PU21-PSNR | {p} clipped PU21-PSNR | {p} log-PSNR | {p} PU21-SSIM" for p in pipelines
-    )
-    lines = [header + " |", "|---" * (1 + 4 * len(pipelines)) + "|"]
+    flip = FLIP in next(iter(results.values()))[pipelines[0]]
+    names = ["PU21-PSNR", "clipped PU21-PSNR", "log-PSNR", "PU21-SSIM", *(["HDR-FLIP"] * flip)]
+    header = "| model | " + " | ".join(f"{p} {n}" for p in pipelines for n in names)
+    lines = [header + " |", "|---" * (1 + len(names) * len(pipelines)) + "|"]
     for name, per_pipeline in results.items():
         cells = []
         for pipeline in pipelines:
             r = per_pipeline[pipeline]
             cells += [f"{r[m]:.2f}" if not math.isnan(r[m]) else "-" for m in METRICS[:3]]
             cells.append(f"{r['pu21_ssim']:.4f}")
+            if flip:
+                cells.append(f"{r[FLIP]:.4f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

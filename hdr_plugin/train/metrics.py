@@ -1,4 +1,6 @@
-"""HDR quality metrics: PU21-PSNR (whole image and clipped region), log-PSNR, PU21-SSIM.
+"""HDR quality metrics: PU21-PSNR (whole and clipped), log-PSNR, PU21-SSIM, HDR-FLIP.
+
+HDR-FLIP is scored when the ``flip-evaluator`` package is installed.
 
 Conventions. Scene-linear values are in the model contract's units (SDR reference white
 1.0) and are mapped to absolute luminance with reference white at 203 cd/m² before PU21
@@ -9,6 +11,9 @@ SDR -> HDR reconstruction is ambiguous.
 """
 
 from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
 
 import numpy as np
 
@@ -105,14 +110,55 @@ def pu21_ssim(test: np.ndarray, reference: np.ndarray) -> float:
     return float(np.mean([ssim(a[..., c], b[..., c], PU21_PEAK) for c in range(3)]))
 
 
-def score(prediction: np.ndarray, reference: np.ndarray, sdr: np.ndarray) -> dict[str, float]:
-    """Every metric for one image, after fitting the scale on well-exposed pixels."""
+def has_flip() -> bool:
+    """Whether HDR-FLIP can be computed (``pip install 'hdr-plugin[flip]'``)."""
+    return importlib.util.find_spec("flip_evaluator") is not None
+
+
+def hdr_flip(test: np.ndarray, reference: np.ndarray) -> float:
+    """Mean HDR-FLIP error (Andersson et al., HPG 2021): 0 = identical, 1 = worst.
+
+    Args:
+        test: (H, W, 3) scene-linear Rec.709 (FLIP's assumption), SDR reference white
+            1.0; negative values (outside the gamut) count as 0.
+        reference: the same for the reference.
+    """
+    import flip_evaluator
+
+    _, mean, _ = flip_evaluator.evaluate(
+        np.ascontiguousarray(np.maximum(reference, 0), dtype=np.float32),
+        np.ascontiguousarray(np.maximum(test, 0), dtype=np.float32),
+        "HDR",
+        applyMagma=False,
+    )
+    return float(mean)
+
+
+def score(
+    prediction: np.ndarray,
+    reference: np.ndarray,
+    sdr: np.ndarray,
+    *,
+    to_rec709: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Every metric for one image, after fitting the scale on well-exposed pixels.
+
+    Args:
+        prediction: (H, W, 3) scene-linear Rec.2020, reference white 1.0.
+        reference: the same for the reference.
+        sdr: (H, W, 3) the plate the prediction was made from (code values).
+        to_rec709: converts scene-linear Rec.2020 to Rec.709 (an OCIO processor); given,
+            and with ``flip-evaluator`` installed, HDR-FLIP is scored too.
+    """
     exposed = well_exposed(sdr)
     scaled = prediction * fit_scale(prediction, reference, exposed)
     clipped = clipped_region(sdr)
-    return {
+    scores = {
         "pu21_psnr": pu21_psnr(scaled, reference),
         "pu21_psnr_clipped": pu21_psnr(scaled, reference, clipped) if clipped.any() else np.nan,
         "log_psnr": log_psnr(scaled, reference),
         "pu21_ssim": pu21_ssim(scaled, reference),
     }
+    if to_rec709 is not None and has_flip():
+        scores["hdr_flip"] = hdr_flip(to_rec709(scaled), to_rec709(reference))
+    return scores
