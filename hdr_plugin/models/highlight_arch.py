@@ -215,12 +215,14 @@ class HighlightNet(nn.Module):
         return previous + self.stages[stage](inputs)
 
     @torch.no_grad()
-    def gains(self, features: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """(N, 3) float32 log gains of the N clipped pixels of ``mask`` after every stage."""
+    def gains(
+        self, features: np.ndarray, mask: np.ndarray, stages: int | None = None
+    ) -> np.ndarray:
+        """(N, 3) float32 log gains of ``mask``'s clipped pixels after ``stages`` stages (all)."""
         parameter = next(self.parameters())
         x = torch.from_numpy(features).to(parameter)
         gains = self(x)
-        for stage in range(1, len(self.stages)):
+        for stage in range(1, stages or len(self.stages)):
             context = gain_context(mask, gains.float().cpu().numpy())
             gains = self(x, gains, torch.from_numpy(context).to(parameter), stage)
         return gains.float().cpu().numpy()

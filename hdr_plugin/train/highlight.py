@@ -115,17 +115,12 @@ class HighlightTrainer(Trainer):
         """The pool's gains after the stages before ``stage``, and their context."""
         pool = self.pixel_pool()
         previous, context, start = [], [], 0
-        with torch.no_grad():
-            for mask in self._masks:
-                count = int(mask.sum())
-                x = pool["features"][start : start + count].to(self.device)
-                gains = self.net(x)
-                for k in range(1, stage):
-                    around = torch.from_numpy(gain_context(mask, gains.cpu().numpy()))
-                    gains = self.net(x, gains, around.to(self.device), k)
-                previous.append(gains.float().cpu().numpy())
-                context.append(gain_context(mask, previous[-1]))
-                start += count
+        for mask in self._masks:
+            count = int(mask.sum())
+            features = pool["features"][start : start + count].numpy()
+            previous.append(self.net.gains(features, mask, stages=stage))
+            context.append(gain_context(mask, previous[-1]))
+            start += count
         pool["previous"] = torch.from_numpy(np.concatenate(previous))
         pool["context"] = torch.from_numpy(np.concatenate(context))
         inputs = torch.cat([pool["features"], pool["previous"], pool["context"]], -1)
