@@ -109,7 +109,7 @@ def run_engine(model: str, pattern: str, out: Path, frames: int) -> dict:
     # Once per shot, a render holds the model's whole-frame statistics (one pass on the
     # middle frame); it is timed on its own and left out of the per-frame cost.
     row["shot_setup"] = 0.0
-    if node.spec.global_parts:
+    if node.holds_statistics:
         from hdr_plugin.io import read_image
 
         setup = time.perf_counter()

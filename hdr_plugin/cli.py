@@ -195,10 +195,23 @@ def train_command(
 
 
 @cli.command("evaluate")
-@click.option("-m", "--models", default="linear,inverse-mobius", show_default=True)
+@click.option(
+    "-m",
+    "--models",
+    default=f"linear,{DEFAULT_MODEL}",
+    show_default=True,
+    help="Comma-separated models; NAME@auto estimates the plate's camera curve.",
+)
 @click.option("--data", help="HDR folder (default: the shared data set).")
-@click.option("--pipelines", default="srgb,filmic", show_default=True)
-@click.option("--limit", type=int, help="Evaluate only the first N validation images.")
+@click.option("--pipelines", default="srgb-2,srgb-8,gamma24,filmic", show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(["test", "validation"]),
+    default="test",
+    show_default=True,
+    help="Scene families scored: test (never used to choose anything) or validation.",
+)
+@click.option("--limit", type=int, help="Evaluate only the first N images of the split.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Save results.")
 @click.pass_context
 def evaluate_command(
@@ -206,10 +219,11 @@ def evaluate_command(
     models: str,
     data: str | None,
     pipelines: str,
+    split: str,
     limit: int | None,
     json_path: str | None,
 ) -> None:
-    """Score models on the validation split: PU21-PSNR (whole, clipped), log-PSNR, PU21-SSIM."""
+    """Score models on the test split: PU21-PSNR (whole, clipped), log-PSNR, PU21-SSIM."""
     import json
 
     from hdr_plugin.train.evaluate import evaluate, format_table
@@ -220,6 +234,7 @@ def evaluate_command(
         data=data or DEFAULT_DATA,
         color=ColorContext.resolve(ctx.obj["ocio"]),
         pipelines=[p.strip() for p in pipelines.split(",")],
+        split=split,
         limit=limit,
     )
     click.echo(format_table(results))

@@ -2,14 +2,19 @@
 
 The exported module is what Nuke's Inference node loads through CatFileCreator:
 
-* input: (N, 3, H, W) float32 RGB, **sRGB-encoded Rec.709 code values in [0, 1]** (in Nuke,
-  convert the plate to the ``sRGB Encoded Rec.709 (sRGB)`` colourspace before Inference);
+* input: (N, 3, H, W) float32 RGB in the model's input encoding, values in [0, 1]
+  (``sRGB Encoded Rec.709 (sRGB)`` code values for the image networks, ``Linear Rec.709
+  (sRGB)`` for ``highlight-unet``; in Nuke, an OCIOColorSpace before Inference converts the
+  plate to it, and the sidecar names it);
 * output: (N, 3, H, W) float32 RGB, **scene-linear Rec.2020, SDR reference white = 1.0**
   (203 cd/m², ITU-R BT.2408); tag it ``Linear Rec.2020`` downstream;
 * any H and W: the module pads to the network's multiple and crops back.
 
-The network runs on the whole frame (no tiling). The Rec.2020 conversion matrix of models
-that work in Rec.709 is taken from the OCIO config, not written by hand.
+The network runs on the whole frame (no tiling). Networks with data-dependent control flow
+(``whole_frame`` networks such as ``highlight-unet``, which run on a proxy of the frame) are
+scripted rather than traced, so any frame size gives the Python model's result. The
+Rec.2020 conversion matrix of models that work in Rec.709 is taken from the OCIO config,
+not written by hand.
 """
 
 from __future__ import annotations
@@ -87,7 +92,10 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
     size = max(multiple, -(-size // multiple) * multiple)
     example = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        core = torch.jit.trace(_Core(net), example, check_trace=False)
+        if getattr(net, "whole_frame", False):
+            core = torch.jit.script(_Core(net))
+        else:
+            core = torch.jit.trace(_Core(net), example, check_trace=False)
         scripted = torch.jit.script(ExportedModel(core, multiple, _matrix_to_rec2020(model)))
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +110,8 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
     sidecar = {
         "model": model.spec.name,
         "weights_hash": model.weights_hash,
-        "input": "NCHW float32 RGB, sRGB Encoded Rec.709 (sRGB) code values in [0, 1]",
+        "input": f"NCHW float32 RGB, {model.spec.input_encoding} values in [0, 1]",
+        "input_colorspace": model.spec.input_encoding,
         "output": "NCHW float32 RGB, Linear Rec.2020, SDR reference white = 1.0 (203 cd/m2)",
         "any_size": True,
         "pads_to_multiple": multiple,

@@ -11,16 +11,30 @@ import dataclasses
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hdr_plugin import __version__
-from hdr_plugin.color import DEFAULT_INPUT_SPACE, DEFAULT_OUTPUT_SPACE, WORKING_SPACE, ColorContext
+from hdr_plugin.color import (
+    DEFAULT_INPUT_SPACE,
+    DEFAULT_OUTPUT_SPACE,
+    LINEAR_REC709,
+    WORKING_SPACE,
+    ColorContext,
+)
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.masks import DEFAULT_THRESHOLD, MATTE_CHANNELS, highlight_mask, mix
 from hdr_plugin.models import DEFAULT_MODEL, Parameter, create_model, get_spec, list_models
+
+if TYPE_CHECKING:
+    from hdr_plugin.models.camera_curve import CurveEstimate
+
+
+#: ``input_colorspace`` value that estimates the camera curve of a plate nobody can name.
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -30,7 +44,8 @@ class ReconstructSettings:
     Attributes:
         model: registry name of the model.
         input_colorspace: OCIO colourspace of the plate; ``None`` means the file's
-            ``oiio:ColorSpace`` tag, else sRGB-encoded Rec.709.
+            ``oiio:ColorSpace`` tag, else sRGB-encoded Rec.709; :data:`AUTO` estimates
+            the plate's camera curve (:mod:`hdr_plugin.models.camera_curve`).
         output_colorspace: OCIO colourspace written (default Linear Rec.2020).
         white_level: scene-linear value of SDR reference white in the output (1.0 <->
             203 cd/m² per ITU-R BT.2408).
@@ -116,12 +131,16 @@ class NodeOutput:
     Attributes:
         rgb: (H, W, 3) float32 in the output colourspace.
         highlight_mask: (H, W) float32 soft highlight mask of the plate.
-        input_colorspace: colourspace the plate was decoded from.
+        input_colorspace: colourspace the plate was decoded from (for ``auto``, the one
+            it is displayed in).
+        input_curve: for ``auto``, the estimated camera curve (``srgb`` when OCIO's sRGB
+            decoding was kept); else ``None``.
     """
 
     rgb: np.ndarray
     highlight_mask: np.ndarray
     input_colorspace: str
+    input_curve: str | None = None
 
 
 class ReconstructNode:
@@ -149,7 +168,7 @@ class ReconstructNode:
         for param in node_parameters(self.color):
             value = getattr(s, param.name)
             if param.name.endswith("colorspace"):
-                if value is not None:
+                if value is not None and not (param.name == "input_colorspace" and value == AUTO):
                     self.color.canonical(value, knob=param.name.replace("_", " "))
             elif param.name != "model":
                 param.coerce(value)
@@ -157,11 +176,23 @@ class ReconstructNode:
         self.model = create_model(s.model, self.color, options)
         self._linear = self.model if s.model == "linear" else create_model("linear", self.color)
         self.output_colorspace = self.color.canonical(s.output_colorspace)
+        self._curves = load_curve_estimator() if s.input_colorspace == AUTO else None
+        self._held_curve: CurveEstimate | None = None
         #: Seconds spent per stage since the node was built (``colour``, ``model``).
         self.timings: Counter[str] = Counter()
 
+    @property
+    def holds_statistics(self) -> bool:
+        """Whether render loops should call :meth:`hold_statistics` once per shot."""
+        return self.spec.global_parts or self._curves is not None
+
     def resolve_input_colorspace(self, tag: str | None = None, *, source: str = "") -> str:
-        """The plate's colourspace: the knob, else the file's tag, else sRGB Rec.709."""
+        """The plate's colourspace: the knob, else the file's tag, else sRGB Rec.709.
+
+        Under ``auto`` this is the colourspace the plate is shown in (sRGB).
+        """
+        if self.settings.input_colorspace == AUTO:
+            return self.color.canonical(DEFAULT_INPUT_SPACE)
         if self.settings.input_colorspace:
             return self.color.canonical(self.settings.input_colorspace, knob="input colorspace")
         if tag:
@@ -195,10 +226,9 @@ class ReconstructNode:
         source_space = self.resolve_input_colorspace(input_colorspace)
 
         start = time.perf_counter()
-        # Models see code values in [0, 1]; NaN/Inf pixels become black / peak.
-        encoded = np.clip(self.color.convert(rgb, source_space, self.spec.input_encoding), 0.0, 1.0)
-        np.nan_to_num(encoded, copy=False, nan=0.0)
-        mask = highlight_mask(encoded, s.mask_threshold)
+        decode = self._decoder(rgb, source_space)
+        encoded = decode(self.spec.input_encoding)
+        mask = highlight_mask(decode(DEFAULT_INPUT_SPACE), s.mask_threshold)
         colour_time = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -209,28 +239,58 @@ class ReconstructNode:
         if matte is not None and s.matte_invert:
             matte = 1.0 - matte
         if self.model is not self._linear and (s.mix < 1.0 or matte is not None):
-            result = mix(self._linear(encoded), result, s.mix, matte)
+            result = mix(
+                self._linear(decode(self._linear.spec.input_encoding)), result, s.mix, matte
+            )
         if s.white_level != 1.0:
             result = result * np.float32(s.white_level)
         out = self.color.convert(result, WORKING_SPACE, self.output_colorspace)
         self.timings["colour"] += colour_time + time.perf_counter() - start
-        return NodeOutput(out, mask, source_space)
+        curve = None if self._curves is None else self._curve_of(rgb).name
+        return NodeOutput(out, mask, source_space, curve)
+
+    def _curve_of(self, rgb: np.ndarray) -> CurveEstimate:
+        """The ``auto`` estimate for a frame: the shot's held one, else the frame's own."""
+        return self._held_curve or self._curves.estimate(_code_values(rgb))
+
+    def _decoder(self, rgb: np.ndarray, source_space: str) -> Callable[[str], np.ndarray]:
+        """``decode(encoding)``: the plate in a model's input encoding, clipped to [0, 1].
+
+        NaN pixels become black, +Inf peak. Under ``auto`` a tone-mapped estimate decodes
+        the code values to display-linear Rec.709 first; everything else is OCIO.
+        """
+        if self._curves is not None:
+            estimate = self._curve_of(rgb)
+            if estimate.inverse is not None:
+                rgb, source_space = estimate.linearise(_code_values(rgb)), LINEAR_REC709
+        cache: dict[str, np.ndarray] = {}
+
+        def decode(encoding: str) -> np.ndarray:
+            if encoding not in cache:
+                encoded = np.clip(self.color.convert(rgb, source_space, encoding), 0.0, 1.0)
+                cache[encoding] = np.nan_to_num(encoded, copy=False, nan=0.0)
+            return cache[encoding]
+
+        return decode
 
     def hold_statistics(self, rgb: np.ndarray, *, input_colorspace: str | None = None) -> bool:
-        """Fix the model's whole-frame statistics to those of ``rgb`` for every later frame.
+        """Fix the whole-frame statistics to those of ``rgb`` for every later frame.
 
-        Models with whole-frame parts (instance normalisation, CRF estimate, base layer)
-        would otherwise re-estimate them on each frame; render loops call this once per
-        shot, with the middle frame, so that a shot cannot flicker. Returns whether the
-        model has such parts.
+        The ``auto`` camera-curve estimate and models with whole-frame parts (instance
+        normalisation, CRF estimate, base layer) would otherwise re-estimate them on each
+        frame; render loops call this once per shot, with the middle frame, so that a
+        shot cannot flicker. Returns whether anything was held.
         """
+        held = False
+        if self._curves is not None:
+            self._held_curve = self._curves.estimate(_code_values(rgb))
+            held = True
         hold = getattr(self.model, "hold_statistics", None)
-        if hold is None or not self.spec.global_parts:
-            return False
-        source_space = self.resolve_input_colorspace(input_colorspace)
-        encoded = np.clip(self.color.convert(rgb, source_space, self.spec.input_encoding), 0, 1)
-        hold(np.nan_to_num(encoded, nan=0.0))
-        return True
+        if hold is not None and self.spec.global_parts:
+            source_space = self.resolve_input_colorspace(input_colorspace)
+            hold(self._decoder(rgb, source_space)(self.spec.input_encoding))
+            held = True
+        return held
 
     def process(self, image: np.ndarray, matte: np.ndarray | None = None) -> np.ndarray:
         """Reconstruct an (H, W, 3) or (H, W, 4) image; alpha passes through untouched."""
@@ -259,3 +319,15 @@ class ReconstructNode:
         if chromaticities is not None:
             attributes["chromaticities"] = chromaticities
         return attributes
+
+
+def _code_values(rgb: np.ndarray) -> np.ndarray:
+    """A plate's pixel values as display code values in [0, 1] (for ``auto``)."""
+    return np.nan_to_num(np.clip(rgb, 0.0, 1.0), nan=0.0).astype(np.float32, copy=False)
+
+
+def load_curve_estimator():
+    """The shipped camera-curve estimator (``auto``); torch is imported only here."""
+    from hdr_plugin.models.camera_curve import load_estimator
+
+    return load_estimator()

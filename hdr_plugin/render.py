@@ -344,8 +344,8 @@ def render(
 
 
 def _hold_shot_statistics(node: ReconstructNode, reference: FrameFile) -> None:
-    """Hold the model's whole-frame statistics at those of the shot's reference frame."""
-    if node.spec.global_parts:
+    """Hold whole-frame statistics (camera curve, model) at the shot's reference frame."""
+    if node.holds_statistics:
         image = read_image(reference.path, frame=reference.frame)
         node.hold_statistics(image.rgb, input_colorspace=image.colorspace)
 

@@ -10,7 +10,7 @@ from hdr_plugin.cli import main
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.models import create_model
 from hdr_plugin.train import losses, metrics
-from hdr_plugin.train.data import make_split, scene_family
+from hdr_plugin.train.data import SPLITS, make_split, scene_family
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pipeline, synthesize
 from hdr_plugin.train.trainer import TrainConfig, Trainer
 from tests.conftest import write_image
@@ -41,6 +41,7 @@ def hdr_folder(tmp_path_factory):
     write_image(folder / "beta.exr", hdr_scene(120, 140, 2), "half")
     write_image(folder / "delta.exr", hdr_scene(128, 128, 3), "half")
     write_image(folder / "gamma.exr", hdr_scene(110, 150, 4), "half")
+    write_image(folder / "epsilon.exr", hdr_scene(100, 130, 5), "half")
     return folder
 
 
@@ -48,7 +49,9 @@ def test_split_is_by_scene_family(hdr_folder):
     assert scene_family("brown_photostudio_01_1k.hdr") == "brown_photostudio"
     assert scene_family("Carrots.exr") == "Carrots"
     split = make_split(hdr_folder)
-    assert split["validation"] == ["delta.exr"]
+    # Families alpha, beta, delta, epsilon, gamma: the third is test, the fifth validation.
+    assert split["test"] == ["delta.exr"]
+    assert split["validation"] == ["gamma.exr"]
     assert "alpha_01_1k.hdr" in split["train"] and "alpha_02_1k.hdr" in split["train"]
 
 
@@ -56,10 +59,10 @@ def test_committed_split_keeps_families_together():
     from hdr_plugin.train.data import SPLIT_FILE
 
     split = json.loads(SPLIT_FILE.read_text())
-    train = {scene_family(f) for f in split["train"]}
-    validation = {scene_family(f) for f in split["validation"]}
-    assert not train & validation
-    assert len(split["train"]) + len(split["validation"]) == 58
+    train, validation, test = ({scene_family(f) for f in split[k]} for k in SPLITS)
+    assert not train & validation and not train & test and not validation & test
+    assert sum(len(split[k]) for k in SPLITS) == 58
+    assert len(test) == 9 and len(validation) == 5
 
 
 def test_camera_pipeline_clips_the_asked_fraction_and_keeps_units(color):
@@ -74,7 +77,7 @@ def test_camera_pipeline_clips_the_asked_fraction_and_keeps_units(color):
     assert pair.sdr.min() >= 0 and pair.sdr.max() <= 1
     np.testing.assert_allclose(pair.sdr * 255, np.round(pair.sdr * 255), atol=1e-3)  # 8-bit
     # Unclipped pixels: the sRGB camera's linearisation gives back the target.
-    srgb = synthesize(hdr, color, np.random.default_rng(0), EVALUATION_PIPELINES["srgb"])
+    srgb = synthesize(hdr, color, np.random.default_rng(0), EVALUATION_PIPELINES["srgb-2"])
     linear = create_model("linear", color)(
         srgb.continuous if hasattr(srgb, "continuous") else srgb.sdr_continuous
     )
@@ -240,9 +243,16 @@ def test_evaluate_prints_a_table(capsys, hdr_folder):
         "--data",
         str(hdr_folder),
         "--pipelines",
-        "srgb",
+        "srgb-2,gamma24",
     ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "| linear |" in out and "| inverse-mobius |" in out and "clipped PU21-PSNR" in out
-    assert ("srgb HDR-FLIP" in out) == metrics.has_flip()
+    assert "gamma24 PU21-PSNR" in out
+    assert ("srgb-2 HDR-FLIP" in out) == metrics.has_flip()
+
+
+def test_evaluate_names_unknown_pipelines(capsys, hdr_folder):
+    assert main(["evaluate", "--data", str(hdr_folder), "--pipelines", "srgb"]) == 1
+    err = capsys.readouterr().err
+    assert "pipeline 'srgb'" in err and "srgb-2" in err

@@ -4,7 +4,15 @@ Importing this package registers every built-in model. The learned families regi
 plain specs; torch is imported only when one of them is built.
 """
 
-from hdr_plugin.models import analytic, highlight, hybrid, layered, singlehdr, unet  # noqa: F401
+from hdr_plugin.models import (  # noqa: F401
+    analytic,
+    highlight,
+    highlight_unet,
+    hybrid,
+    layered,
+    singlehdr,
+    unet,
+)
 from hdr_plugin.models._registry import (
     ModelSpec,
     Parameter,

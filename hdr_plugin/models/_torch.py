@@ -12,6 +12,7 @@ and a shot does not flicker with the tiling.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -213,6 +214,8 @@ class TorchModel:
         overlap = -(-(net.receptive_field + 2 * multiple) // multiple) * multiple
         self.tile = max(2 * overlap, tile // multiple * multiple)
         self.tile_budget = tile_budget or _auto_tile_budget(self.device)
+        if getattr(net, "whole_frame", False):
+            self.tile_budget = sys.maxsize
         self.global_size = global_size
         # Weights stay float32; autocast runs convolutions in bf16/fp16 and keeps
         # reductions (normalisation, softmax, the output head's decode) in float32.

@@ -22,8 +22,11 @@ from hdr_plugin.sequence import expand_input
 
 HDR_SUFFIXES = (".exr", ".hdr")
 SPLIT_FILE = Path(__file__).with_name("split.json")
-#: Every fifth scene family (sorted by name, starting at the third) is held out.
-VALIDATION_EVERY, VALIDATION_OFFSET = 5, 2
+#: Scene families sorted by name: every fifth from the third is the test split (never used
+#: to choose anything), every tenth from the fifth is validation, the rest is training.
+TEST_EVERY, TEST_OFFSET = 5, 2
+VALIDATION_EVERY, VALIDATION_OFFSET = 10, 4
+SPLITS = ("train", "validation", "test")
 
 
 def scene_family(path: str | Path) -> str:
@@ -33,16 +36,22 @@ def scene_family(path: str | Path) -> str:
 
 
 def make_split(folder: str | Path) -> dict[str, list[str]]:
-    """Train/validation file names of an HDR folder, split by scene family."""
+    """Train / validation / test file names of an HDR folder, split by scene family."""
     files = sorted(p.name for p in Path(folder).iterdir() if p.suffix.lower() in HDR_SUFFIXES)
     families = sorted({scene_family(f) for f in files})
-    held_out = set(families[VALIDATION_OFFSET::VALIDATION_EVERY])
+    test = set(families[TEST_OFFSET::TEST_EVERY])
+    validation = set(families[VALIDATION_OFFSET::VALIDATION_EVERY]) - test
+    if not validation and len(families) - len(test) > 1:  # small folders: the last family
+        validation = {[f for f in families if f not in test][-1]}
+    part = {
+        f: "test" if f in test else "validation" if f in validation else "train" for f in families
+    }
     return {
-        "rule": f"scene families sorted by name; every {VALIDATION_EVERY}th from index "
-        f"{VALIDATION_OFFSET} is validation",
-        "validation_families": sorted(held_out),
-        "train": [f for f in files if scene_family(f) not in held_out],
-        "validation": [f for f in files if scene_family(f) in held_out],
+        "rule": f"scene families sorted by name; every {TEST_EVERY}th from index {TEST_OFFSET} "
+        f"is test, every {VALIDATION_EVERY}th from index {VALIDATION_OFFSET} validation",
+        "test_families": sorted(test),
+        "validation_families": sorted(validation),
+        **{name: [f for f in files if part[scene_family(f)] == name] for name in SPLITS},
     }
 
 
@@ -51,7 +60,7 @@ def load_split(folder: str | Path) -> dict[str, list[str]]:
     if SPLIT_FILE.is_file():
         split = json.loads(SPLIT_FILE.read_text())
         present = {p.name for p in Path(folder).iterdir()}
-        if set(split["train"]) | set(split["validation"]) <= present:
+        if set().union(*(split[name] for name in SPLITS)) <= present:
             return split
     return make_split(folder)
 

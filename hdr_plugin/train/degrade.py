@@ -42,6 +42,8 @@ class Pipeline:
         bits: 8 or 10, or ``None`` for random.
         noise: probability of adding shot/read noise.
         jpeg: probability of JPEG compression (8-bit only).
+        plate_colorspace: the OCIO colourspace a user names for this camera's plates
+            (``srgb`` when its curve has no name in the config).
     """
 
     curve: str | None = None
@@ -50,11 +52,22 @@ class Pipeline:
     bits: int | None = None
     noise: float = 0.3
     jpeg: float = 0.2
+    plate_colorspace: str = "srgb"
 
 
-#: The two pipelines evaluation reports: a clipped sRGB camera and a filmic tone curve.
+#: The cameras evaluation reports: sRGB with 2 % and 8 % of pixels clipped, a 10-bit
+#: gamma 2.4 (BT.1886) camera, and a Hable filmic shoulder whose curve has no OCIO name.
 EVALUATION_PIPELINES = {
-    "srgb": Pipeline(curve="srgb", clipped_fraction=0.05, bits=8, noise=0.0, jpeg=0.0),
+    "srgb-2": Pipeline(curve="srgb", clipped_fraction=0.02, bits=8, noise=0.0, jpeg=0.0),
+    "srgb-8": Pipeline(curve="srgb", clipped_fraction=0.08, bits=8, noise=0.0, jpeg=0.0),
+    "gamma24": Pipeline(
+        curve="bt1886",
+        clipped_fraction=0.05,
+        bits=10,
+        noise=0.0,
+        jpeg=0.0,
+        plate_colorspace="bt1886",
+    ),
     "filmic": Pipeline(curve="hable W=8", clipped_fraction=0.05, bits=8, noise=0.0, jpeg=0.0),
 }
 

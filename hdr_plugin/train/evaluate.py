@@ -1,10 +1,13 @@
-"""Evaluate models on the validation split under fixed camera pipelines.
+"""Evaluate models on the test split under fixed camera pipelines.
 
-For every validation image a fixed set of views (four perspective views of a panorama, the
-centre of a photograph) is degraded by each evaluation pipeline (a clipped sRGB camera and
-a filmic tone curve, :data:`EVALUATION_PIPELINES`) with a seed per image, reconstructed by
-each model through :class:`hdr_plugin.node.ReconstructNode`, and scored by
-:func:`hdr_plugin.train.metrics.score`.
+For every test image (scene families never used to train or choose anything) a fixed set
+of views (four perspective views of a panorama, the centre of a photograph) is degraded by
+each evaluation pipeline (:data:`EVALUATION_PIPELINES`: sRGB with 2 % and 8 % clipped, 10-bit
+gamma 2.4, Hable filmic) with a seed per image, reconstructed by each model through
+:class:`hdr_plugin.node.ReconstructNode` with the plate colourspace a user would name
+(sRGB for the filmic camera, whose curve has no name), and scored by
+:func:`hdr_plugin.train.metrics.score`. A model named ``NAME@auto`` runs with
+``--input-colorspace auto`` instead (the camera curve estimated from the plate).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
-from hdr_plugin.node import ReconstructNode, ReconstructSettings
+from hdr_plugin.errors import ConfigError
+from hdr_plugin.node import AUTO, ReconstructNode, ReconstructSettings
 from hdr_plugin.train.data import (
     is_panorama,
     list_hdr_files,
@@ -48,14 +52,20 @@ def evaluate(
     data: str | Path,
     color: ColorContext | None = None,
     pipelines: Iterable[str] = tuple(EVALUATION_PIPELINES),
-    split: str = "validation",
+    split: str = "test",
     limit: int | None = None,
     view_size: int = 384,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Mean metrics per model and pipeline: ``result[model][pipeline][metric]``."""
     color = color or ColorContext.resolve()
+    pipelines = list(pipelines)
+    for name in pipelines:
+        if name not in EVALUATION_PIPELINES:
+            raise ConfigError(
+                f"evaluate: unknown pipeline {name!r}; pipelines: {', '.join(EVALUATION_PIPELINES)}"
+            )
     files = list_hdr_files(data, load_split(data)[split])[:limit]
-    nodes = {name: ReconstructNode(ReconstructSettings(model=name), color) for name in models}
+    nodes = {name: _node(name, color) for name in models}
     scores: dict[str, dict[str, list[dict[str, float]]]] = {
         name: {p: [] for p in pipelines} for name in nodes
     }
@@ -69,7 +79,9 @@ def evaluate(
                 rng = np.random.default_rng([index, view_index])
                 pair = synthesize(view, color, rng, EVALUATION_PIPELINES[pipeline])
                 for name, node in nodes.items():
-                    prediction = node.process_frame(pair.sdr, input_colorspace="srgb").rgb
+                    prediction = node.process_frame(
+                        pair.sdr, input_colorspace=EVALUATION_PIPELINES[pipeline].plate_colorspace
+                    ).rgb
                     scores[name][pipeline].append(
                         score(prediction, pair.hdr, pair.sdr, to_rec709=to_rec709)
                     )
@@ -84,6 +96,15 @@ def evaluate(
         }
         for name, per_pipeline in scores.items()
     }
+
+
+def _node(name: str, color: ColorContext) -> ReconstructNode:
+    model, _, variant = name.partition("@")
+    if variant not in ("", AUTO):
+        raise ConfigError(f"evaluate: model {name!r}; append nothing or @{AUTO}")
+    return ReconstructNode(
+        ReconstructSettings(model=model, input_colorspace=variant or None), color
+    )
 
 
 def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:

@@ -68,6 +68,8 @@ class TrainConfig:
         perceptual_weight: weight of the perceptual loss when ``backbone`` is set.
         weights_dtype: dtype of the shipped weights file (``float16`` halves its size).
         max_minutes: stop (and still write weights and card) after this wall time.
+        precision: ``float32``, or ``bfloat16`` to run the network under bf16 autocast in
+            channels-last layout (about 3x faster on CPUs with native bf16 units).
     """
 
     model: str
@@ -89,6 +91,7 @@ class TrainConfig:
     perceptual_weight: float = 0.1
     weights_dtype: str = "float16"
     max_minutes: float | None = None
+    precision: str = "float32"
 
     @classmethod
     def load(cls, path: str | Path | None, overrides: Mapping[str, str] = ()) -> TrainConfig:
@@ -128,6 +131,10 @@ class TrainConfig:
                     f"training config: unknown camera curve {unknown_curves[0]!r}; "
                     f"curves: {', '.join(known)}"
                 )
+        if config.precision not in ("float32", "bfloat16"):
+            raise ConfigError(
+                f"training config: precision {config.precision!r}; float32 or bfloat16"
+            )
         low, high = config.clip_range
         if not 0.0 < low <= high < 1.0:
             raise ConfigError(f"training config: clip_range {config.clip_range} not in (0, 1)")
@@ -201,8 +208,22 @@ def _loss_highlight(net, b):
     return {"pu21_mse": losses.weighted_pu21_mse(prediction, b["target"], b["weight"])}
 
 
+def _loss_highlight_unet(net, b):
+    from hdr_plugin.train.highlight_unet import loss
+
+    return loss(net, b)
+
+
+def _loss_camera_curve(net, b):
+    from hdr_plugin.train.camera_curve import loss
+
+    return loss(net, b)
+
+
 LOSSES: dict[str, LossFunction] = {
+    "camera-curve": _loss_camera_curve,
     "highlight-expand": _loss_highlight,
+    "highlight-unet": _loss_highlight_unet,
     "unet-native": _loss_unet,
     "hybrid-mnv3": _loss_hybrid,
     "singlehdr": _loss_singlehdr,
@@ -237,6 +258,8 @@ class Trainer:
         self.output = Path(config.output)
         torch.manual_seed(config.seed)
         self.net = build_network(config).to(self.device).train()
+        if config.precision == "bfloat16":
+            self.net = self.net.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(
             [p for p in self.net.parameters() if p.requires_grad], lr=config.lr
         )
@@ -306,7 +329,8 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate()
         batch = self.next_batch()
-        terms = self.loss(self.net, batch)
+        with self._autocast():
+            terms = self.loss(self.net, batch)
         if self.perceptual is not None:
             prediction = pq_encode(self.net(batch["sdr"]))
             terms["perceptual"] = self.config.perceptual_weight * self.perceptual(
@@ -319,6 +343,10 @@ class Trainer:
         self.optimizer.step()
         self.step += 1
         return {"loss": total.item(), **{k: v.item() for k, v in terms.items()}}
+
+    def _autocast(self):
+        bf16 = self.config.precision == "bfloat16"
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16)
 
     def learning_rate(self) -> float:
         """This step's learning rate: linear warm-up, then cosine decay to a tenth."""
@@ -338,16 +366,20 @@ class Trainer:
         )
 
     def validate(self, limit: int | None = None) -> dict[str, float]:
-        """Mean metrics on the validation split (sRGB pipeline, one view per image)."""
+        """Mean metrics on the validation split (sRGB 2 % pipeline, one view per image)."""
         model = self.inference_model()
+        pipeline = EVALUATION_PIPELINES["srgb-2"]
         rng = np.random.default_rng(12345)
         scores = []
         for path in self._validation_files[:limit]:
             image = load_hdr(path, self.color)
             size = min(256, *image.shape[:2]) // 32 * 32
             view = random_view(image, size, rng)
-            pair = synthesize(view, self.color, rng, EVALUATION_PIPELINES["srgb"])
-            scores.append(score(model(pair.sdr), pair.hdr, pair.sdr))
+            pair = synthesize(view, self.color, rng, pipeline)
+            plate = self.color.convert(
+                pair.sdr, pipeline.plate_colorspace, model.spec.input_encoding
+            )
+            scores.append(score(model(np.clip(plate, 0, 1)), pair.hdr, pair.sdr))
         return {k: float(np.nanmean([s[k] for s in scores])) for k in scores[0]} if scores else {}
 
     # -- checkpoints --------------------------------------------------------------------
@@ -476,4 +508,12 @@ def make_trainer(
         from hdr_plugin.train.highlight import HighlightTrainer
 
         return HighlightTrainer(config, color, command)
+    if config.model == "camera-curve":
+        from hdr_plugin.train.camera_curve import CameraCurveTrainer
+
+        return CameraCurveTrainer(config, color, command)
+    if config.model == "highlight-unet":
+        from hdr_plugin.train.highlight_unet import HighlightUNetTrainer
+
+        return HighlightUNetTrainer(config, color, command)
     return Trainer(config, color, command)

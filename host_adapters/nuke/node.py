@@ -256,7 +256,7 @@ class NukeAdapter(HostAdapter):
             creator["createCatFile"].execute()
             to_model = nuke.nodes.OCIOColorSpace(
                 in_colorspace=settings.input_colorspace,
-                out_colorspace="sRGB Encoded Rec.709 (sRGB)",
+                out_colorspace=spec.input_encoding,
             )
             to_model.setInput(0, plate)
             inference = nuke.nodes.Inference(modelFile=str(cat))

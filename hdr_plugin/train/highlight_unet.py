@@ -1,0 +1,79 @@
+"""Training ``highlight-unet``: views at the proxy size, linearised by their true curve.
+
+A step is a batch of training views, each degraded by a camera pipeline drawn from the
+config's curves, bit depths and clipped fractions, and linearised with that camera's own
+inverse curve, as OCIO linearises a plate whose colourspace is named. The loss is the
+evaluation's metric: per view, the mean squared PU21 error (scene-linear Rec.2020,
+reference white 203 cd/m²) over the pixels with a clipped channel; the batch loss is the
+mean of their logs, i.e. minus the mean clipped-region PU21-PSNR / 10 up to a constant, so
+each view counts by how much it can still improve, not by how bright it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE
+from hdr_plugin.models.crf import SAMPLES
+from hdr_plugin.models.highlight_unet_arch import CLIP_LINEAR
+from hdr_plugin.train.degrade import Pair
+from hdr_plugin.train.losses import pu21
+from hdr_plugin.train.trainer import Trainer, _to_tensor
+
+#: PU21 units² added to each view's error before its log (a view already within about
+#: 0.1 PU21 units of its target stops pulling the batch).
+_ERROR_FLOOR = 1e-2
+
+
+def decode(pair: Pair) -> np.ndarray:
+    """A pair's plate linearised by its camera's true inverse curve (display-linear)."""
+    grid = np.linspace(0.0, 1.0, SAMPLES, dtype=np.float32)
+    return np.interp(pair.sdr, grid, pair.inverse_curve).astype(np.float32)
+
+
+def log_clipped_error(
+    prediction: torch.Tensor, target: torch.Tensor, clipped: torch.Tensor
+) -> torch.Tensor:
+    """Mean over views of log(mean squared PU21 error over each view's clipped pixels).
+
+    Args:
+        prediction: (N, 3, H, W) scene-linear Rec.2020, reference white 1.0.
+        target: the same for the reference.
+        clipped: (N, 1, H, W) 1 where the plate had a clipped channel.
+    """
+    error = (pu21(prediction) - pu21(target)).pow(2).mean(dim=1, keepdim=True)
+    count = clipped.sum(dim=(1, 2, 3))
+    per_view = (error * clipped).sum(dim=(1, 2, 3)) / count.clamp(min=1.0)
+    return torch.log(per_view[count > 0] + _ERROR_FLOOR).mean()
+
+
+class HighlightUNetTrainer(Trainer):
+    """:class:`Trainer` whose batches are linearised views and their Rec.2020 targets."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        basis = np.eye(3, dtype=np.float32)
+        matrix = self.color.convert(basis, LINEAR_REC709, WORKING_SPACE).T
+        self._to_rec2020 = torch.from_numpy(np.ascontiguousarray(matrix)).to(self.device)
+
+    def next_batch(self) -> dict[str, torch.Tensor]:
+        pairs = self.sample_batch()
+        linear = _to_tensor([decode(p) for p in pairs], self.device)
+        if self.config.precision == "bfloat16":
+            linear = linear.contiguous(memory_format=torch.channels_last)
+        return {
+            "linear": linear,
+            "hdr": _to_tensor([p.hdr for p in pairs], self.device),
+            "clipped": (linear >= CLIP_LINEAR).any(dim=1, keepdim=True).float(),
+            "to_rec2020": self._to_rec2020,
+        }
+
+
+def loss(net, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The trainer's loss terms for ``highlight-unet``."""
+    expanded = net(batch["linear"])
+    # Elementwise, not a matmul: autocast would round a matmul's output to bf16.
+    matrix = batch["to_rec2020"][None, :, :, None, None]
+    prediction = (matrix * expanded[:, None]).sum(dim=2)
+    return {"log_pu21_mse": log_clipped_error(prediction, batch["hdr"], batch["clipped"])}
