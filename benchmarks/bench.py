@@ -130,18 +130,15 @@ def run_engine(model: str, pattern: str, out: Path, frames: int) -> dict:
 
 def run_eager(model: str, pattern: str) -> dict:
     """Plain eager inference of the shipped network: fp32, NCHW, whole frame, no_grad."""
-    import importlib
 
     import torch
 
     from hdr_plugin.inference import pad_to_multiple, select_device
-    from hdr_plugin.models import get_spec
-    from hdr_plugin.models._neural import ARCHITECTURES
-    from hdr_plugin.models._torch import load_network
+    from hdr_plugin.models import architecture, get_spec
+    from hdr_plugin.models.engine.torch_model import load_network
     from hdr_plugin.node import ReconstructNode, ReconstructSettings
 
-    module, name = ARCHITECTURES[model].split(":")
-    net, _ = load_network(get_spec(model), getattr(importlib.import_module(module), name))
+    net, _ = load_network(get_spec(model), architecture(model))
     device = select_device()
     net = net.float().to(device)
     node = ReconstructNode(ReconstructSettings(model=model, model_options={"device": "cpu"}))
@@ -224,8 +221,7 @@ def main() -> int:
 
     import torch
 
-    from hdr_plugin.models import DEFAULT_MODEL, list_models
-    from hdr_plugin.models._neural import IMAGE_NETWORKS, has_weights
+    from hdr_plugin.models import DEFAULT_MODEL, has_weights, list_models, network_models
 
     specs = [s for s in list_models() if has_weights(s)]
     if args.models:
@@ -251,7 +247,7 @@ def main() -> int:
                 row = {"model": spec.name, "kind": spec.kind, "size": size}
                 engine = ["engine", spec.name, pattern, str(out), str(args.frames)]
                 row["engine"] = measure(engine, args.timeout)
-                if spec.name in IMAGE_NETWORKS:
+                if spec.name in network_models():
                     row["eager"] = measure(["eager", spec.name, pattern], args.timeout)
                 rows.append(row)
                 print(f"measured {spec.name} at {size}", file=sys.stderr, flush=True)

@@ -6,20 +6,17 @@ Usage: python benchmarks/gpu_layouts.py
 
 from __future__ import annotations
 
-import importlib
 import statistics
 import time
 
 import torch
 
-from hdr_plugin.models import get_spec
-from hdr_plugin.models._neural import ARCHITECTURES, IMAGE_NETWORKS, has_weights
-from hdr_plugin.models._torch import load_network
+from hdr_plugin.models import architecture, get_spec, has_weights, network_models
+from hdr_plugin.models.engine.torch_model import load_network
 
 
 def build(name: str) -> torch.nn.Module:
-    module, cls = ARCHITECTURES[name].split(":")
-    return load_network(get_spec(name), getattr(importlib.import_module(module), cls))[0]
+    return load_network(get_spec(name), architecture(name))[0]
 
 
 def time_run(net, x) -> float:
@@ -40,7 +37,7 @@ def main() -> int:
         f"{'model':<13}{'fp32 NCHW':>10}{'fp32 CL':>9}{'bf16 NCHW':>10}{'bf16 CL':>9}"
         "  (s per 1080p frame)"
     )
-    for name in [n for n in IMAGE_NETWORKS if has_weights(get_spec(n))]:
+    for name in [n for n in network_models() if has_weights(get_spec(n))]:
         cells = []
         for dtype in (torch.float32, torch.bfloat16):
             for layout in (torch.contiguous_format, torch.channels_last):

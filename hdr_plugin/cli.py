@@ -17,8 +17,7 @@ from hdr_plugin.color import WORKING_SPACE, ColorContext
 from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
 from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES
 from hdr_plugin.masks import MATTE_CHANNELS
-from hdr_plugin.models import DEFAULT_MODEL, create_model, list_models
-from hdr_plugin.models._neural import has_weights
+from hdr_plugin.models import DEFAULT_MODEL, create_model, has_weights, list_models
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
 from hdr_plugin.render import RenderJob, render
 

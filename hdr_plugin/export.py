@@ -32,7 +32,7 @@ from torch import nn
 
 from hdr_plugin.color import WORKING_SPACE
 from hdr_plugin.errors import ModelError, OutputError
-from hdr_plugin.models._torch import TorchModel
+from hdr_plugin.models.engine.torch_model import TorchModel
 
 
 class _Core(nn.Module):

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from hdr_plugin.cli import main
-from hdr_plugin.models import DEFAULT_MODEL
-from hdr_plugin.models._neural import BUNDLED_WEIGHTS
-from hdr_plugin.models._weights import file_hash
+from hdr_plugin.models import BUNDLED_WEIGHTS, DEFAULT_MODEL
+from hdr_plugin.models.engine.weights import file_hash
 from tests.conftest import SAMPLE_PLATES, read_exr, write_image
 
 

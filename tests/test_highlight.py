@@ -10,7 +10,7 @@ import torch
 from hdr_plugin.errors import ConfigError, ModelError
 from hdr_plugin.models import create_model, get_spec
 from hdr_plugin.models.highlight import HighlightExpand
-from hdr_plugin.models.highlight_arch import (
+from hdr_plugin.models.highlight.arch import (
     CLIP_CODE,
     CONTEXT_FEATURES,
     CONTEXT_SIGMAS,

@@ -10,11 +10,11 @@ import torch
 
 from hdr_plugin.errors import ModelError
 from hdr_plugin.models import create_model, get_spec
-from hdr_plugin.models._weights import save_weights
-from hdr_plugin.models.hybrid_arch import HybridMNV3
-from hdr_plugin.models.layered_arch import Layered, PartialConv2d
-from hdr_plugin.models.singlehdr_arch import SingleHDR, monotonic_curve
-from hdr_plugin.models.unet_arch import UNetNative
+from hdr_plugin.models.engine.weights import save_weights
+from hdr_plugin.models.hybrid.arch import HybridMNV3
+from hdr_plugin.models.layered.arch import Layered, PartialConv2d
+from hdr_plugin.models.singlehdr.arch import SingleHDR, monotonic_curve
+from hdr_plugin.models.unet.arch import UNetNative
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
 from tests.conftest import gradient_plate
 
@@ -188,7 +188,7 @@ def test_node_passes_its_mask_threshold_to_models_that_use_it(color, weights):
 
 
 def test_wls_smooths_texture_but_keeps_edges():
-    from hdr_plugin.models.layered_arch import wls_filter
+    from hdr_plugin.models.layered.arch import wls_filter
 
     torch.manual_seed(0)
     step = torch.full((1, 3, 48, 48), 0.2)

@@ -153,7 +153,7 @@ def test_shot_override_from_the_shot_config(nuke, graph, tmp_path):
 
 def test_torchscript_inference_route(nuke, graph, tmp_path, monkeypatch):
     from hdr_plugin.models import get_spec
-    from hdr_plugin.models._weights import save_weights
+    from hdr_plugin.models.engine.weights import save_weights
     from tests.test_neural import TINY, build  # tiny random weights, as in the neural tests
 
     net, config = build("unet-native")

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from hdr_plugin.io import read_image
-from hdr_plugin.models import create_model, get_spec
-from hdr_plugin.models._neural import BUNDLED_WEIGHTS, has_weights
-from hdr_plugin.models._weights import file_hash
+from hdr_plugin.models import BUNDLED_WEIGHTS, create_model, get_spec, has_weights
+from hdr_plugin.models.engine.weights import file_hash
 from tests.conftest import SAMPLE_PLATES
 
 SHIPPED = ["highlight-expand", "unet-native", "hybrid-mnv3", "singlehdr", "layered"]

@@ -12,7 +12,7 @@ from hdr_plugin.models import create_model
 from hdr_plugin.train import losses, metrics
 from hdr_plugin.train.data import SPLITS, make_split, scene_family
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pipeline, synthesize
-from hdr_plugin.train.trainer import TrainConfig, Trainer
+from hdr_plugin.train.trainer import TrainConfig, make_trainer
 from tests.conftest import write_image
 
 TINY = {
@@ -176,7 +176,7 @@ def config(hdr_folder, tmp_path, model, **extra):
 
 @pytest.mark.parametrize("model", list(TINY))
 def test_loss_goes_down_on_a_fixed_batch(model, hdr_folder, tmp_path, color):
-    trainer = Trainer(config(hdr_folder, tmp_path, model, lr=1e-2, steps=60), color)
+    trainer = make_trainer(config(hdr_folder, tmp_path, model, lr=1e-2, steps=60), color)
     batch = trainer.sample_batch()
     trainer.sample_batch = lambda: batch
     first = trainer.train_step()["loss"]
@@ -186,13 +186,13 @@ def test_loss_goes_down_on_a_fixed_batch(model, hdr_folder, tmp_path, color):
 
 
 def test_resumed_run_equals_uninterrupted_run(hdr_folder, tmp_path, color):
-    straight = Trainer(config(hdr_folder, tmp_path / "a", "unet-native"), color)
+    straight = make_trainer(config(hdr_folder, tmp_path / "a", "unet-native"), color)
     straight.run(progress=False)
-    interrupted = Trainer(config(hdr_folder, tmp_path / "b", "unet-native"), color)
+    interrupted = make_trainer(config(hdr_folder, tmp_path / "b", "unet-native"), color)
     for _ in range(3):
         interrupted.train_step()
     interrupted.save_checkpoint()  # then the process dies
-    resumed = Trainer(config(hdr_folder, tmp_path / "b", "unet-native"), color)
+    resumed = make_trainer(config(hdr_folder, tmp_path / "b", "unet-native"), color)
     assert resumed.resume() and resumed.step == 3
     resumed.run(progress=False)
     for (name, a), (_, b) in zip(
@@ -202,7 +202,7 @@ def test_resumed_run_equals_uninterrupted_run(hdr_folder, tmp_path, color):
 
 
 def test_trained_weights_load_through_the_registry(hdr_folder, tmp_path, color, monkeypatch):
-    trainer = Trainer(config(hdr_folder, tmp_path, "layered", steps=2, val_every=2), color)
+    trainer = make_trainer(config(hdr_folder, tmp_path, "layered", steps=2, val_every=2), color)
     path = trainer.run(progress=False)
     card = json.loads(path.with_suffix(".json").read_text())
     assert card["architecture"] == TINY["layered"]

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from hdr_plugin.cli import main
-from hdr_plugin.models import DEFAULT_MODEL
-from hdr_plugin.models._neural import BUNDLED_WEIGHTS
+from hdr_plugin.models import BUNDLED_WEIGHTS, DEFAULT_MODEL
 from hdr_plugin.ui.controller import ViewerController
 from hdr_plugin.ui.viewer_state import ViewerState, compose, false_colour, probe
 from tests.conftest import SAMPLE_PLATES

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from hdr_plugin.errors import ModelError
-from hdr_plugin.models._weights import (
+from hdr_plugin.models.engine.weights import (
     apply_state_dict,
     file_hash,
     load_state_dict,

@@ -13,8 +13,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from hdr_plugin.errors import HdrPluginError
-from hdr_plugin.models import list_models
-from hdr_plugin.models._neural import has_weights
+from hdr_plugin.models import has_weights, list_models
 from hdr_plugin.node import ReconstructSettings, node_parameters
 from hdr_plugin.ui.controller import Cancelled, Frame, ViewerController
 from hdr_plugin.ui.viewer_state import ViewerState, compose, probe

@@ -1,11 +1,16 @@
-"""Model registry and the built-in model families.
+"""Model registry, the built-in model families and the public names of the model engine.
 
 Importing this package registers every built-in model. The learned families register
-plain specs; torch is imported only when one of them is built.
+plain specs; torch is imported only when one of them is built. Each family is one folder:
+its spec and factory in ``__init__.py``, a learned family's network in ``arch.py`` (class
+registered with :func:`network`) and its trainer in ``train.py`` (see
+``docs/adding-a-model.md``).
 """
 
-from hdr_plugin.models import (  # noqa: F401
+# Registration order is the order `hdr-plugin models` and the panel list them in.
+from hdr_plugin.models import (  # noqa: F401  (imported to register)
     analytic,
+    camera_curve,
     highlight,
     highlight_unet,
     hybrid,
@@ -13,13 +18,30 @@ from hdr_plugin.models import (  # noqa: F401
     singlehdr,
     unet,
 )
-from hdr_plugin.models._registry import (
+from hdr_plugin.models.engine.networks import (
+    NEURAL_PARAMETERS,
+    architecture,
+    learned_models,
+    network,
+    network_models,
+    register_neural,
+    register_package,
+)
+from hdr_plugin.models.engine.registry import (
     ModelSpec,
     Parameter,
     create_model,
     get_spec,
     list_models,
     register_model,
+)
+from hdr_plugin.models.engine.weights import (
+    BUNDLED_WEIGHTS,
+    WEIGHTS_ENV,
+    file_hash,
+    has_weights,
+    weights_dir,
+    weights_path,
 )
 
 #: Used when neither the user nor the shot config names a model: the only model that beats
@@ -29,11 +51,24 @@ from hdr_plugin.models._registry import (
 DEFAULT_MODEL = "highlight-expand"
 
 __all__ = [
+    "BUNDLED_WEIGHTS",
     "DEFAULT_MODEL",
+    "NEURAL_PARAMETERS",
+    "WEIGHTS_ENV",
     "ModelSpec",
     "Parameter",
+    "architecture",
     "create_model",
+    "file_hash",
     "get_spec",
+    "has_weights",
+    "learned_models",
     "list_models",
+    "network",
+    "network_models",
     "register_model",
+    "register_neural",
+    "register_package",
+    "weights_dir",
+    "weights_path",
 ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyblish.api
 
 from hdr_plugin import __version__
-from hdr_plugin.models._weights import file_hash
+from hdr_plugin.models import file_hash
 
 
 class IntegratePublish(pyblish.api.InstancePlugin):

@@ -2,9 +2,7 @@
 
 import pyblish.api
 
-from hdr_plugin.models import get_spec
-from hdr_plugin.models._neural import has_weights, weights_path
-from hdr_plugin.models._weights import file_hash
+from hdr_plugin.models import file_hash, get_spec, has_weights, weights_path
 
 
 class ValidateModel(pyblish.api.InstancePlugin):

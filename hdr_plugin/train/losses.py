@@ -122,7 +122,7 @@ class PerceptualLoss(torch.nn.Module):
 
     def __init__(self, backbone: str | os.PathLike[str], layers: tuple[int, ...] = (3, 6, 12)):
         super().__init__()
-        from hdr_plugin.models.hybrid_arch import HybridMNV3
+        from hdr_plugin.models.hybrid.arch import HybridMNV3
 
         self.encoder = HybridMNV3(backbone=str(backbone)).encoder.eval()
         self.layers = set(layers)

@@ -29,11 +29,11 @@ from tqdm import tqdm
 from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.inference import select_device
-from hdr_plugin.models import get_spec
-from hdr_plugin.models._neural import ARCHITECTURES
-from hdr_plugin.models._torch import HDRNetwork, TorchModel
-from hdr_plugin.models._transfer import log_encode, pq_encode
-from hdr_plugin.models._weights import save_weights
+from hdr_plugin.models import architecture, get_spec, learned_models
+from hdr_plugin.models.engine.encodings import pq_encode
+from hdr_plugin.models.engine.networks import package_of
+from hdr_plugin.models.engine.torch_model import TorchModel
+from hdr_plugin.models.engine.weights import save_weights
 from hdr_plugin.train import losses
 from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_view
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pair, Pipeline, synthesize
@@ -116,9 +116,9 @@ class TrainConfig:
         unknown = sorted(set(values) - names)
         if unknown:
             raise ConfigError(f"training config: unknown key {unknown[0]!r}; keys: {sorted(names)}")
-        if values.get("model") not in LOSSES:
+        if values.get("model") not in learned_models():
             raise ConfigError(
-                f"training config: model {values.get('model')!r}; one of {sorted(LOSSES)}"
+                f"training config: model {values.get('model')!r}; one of {learned_models()}"
             )
         config = cls(**values)
         if config.curves:
@@ -143,11 +143,7 @@ class TrainConfig:
 
 def build_network(config: TrainConfig) -> torch.nn.Module:
     """The architecture of ``config.model`` built with ``config.architecture``."""
-    module, name = ARCHITECTURES[config.model].split(":")
-    arch = dict(config.architecture)
-    if config.model == "hybrid-mnv3" and config.backbone:
-        arch["backbone"] = config.backbone
-    return getattr(importlib.import_module(module), name)(**arch)
+    return architecture(config.model)(**config.architecture)
 
 
 def _to_tensor(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
@@ -163,72 +159,6 @@ def _batch(pairs: list[Pair], device: torch.device) -> dict[str, torch.Tensor]:
         "linear_clipped": _to_tensor([p.linear_clipped for p in pairs], device),
         "inverse_curve": torch.from_numpy(np.stack([p.inverse_curve for p in pairs])).to(device),
     }
-
-
-LossFunction = Callable[[HDRNetwork, dict[str, torch.Tensor]], dict[str, torch.Tensor]]
-
-
-def _loss_unet(net, b):
-    pred, target = net.predict_pq(b["sdr"]), pq_encode(b["hdr"])
-    return {"ssim": losses.ssim_loss(pred, target), "l1": losses.l1(pred, target)}
-
-
-def _loss_hybrid(net, b):
-    pred = net.predict_log(b["sdr"])
-    return {"l1_log": losses.l1(pred, log_encode(b["hdr"]))}
-
-
-def _loss_singlehdr(net, b):
-    stages = net.stages(b["sdr"])
-    return {
-        "dequantization": (stages["dequantized"] - b["sdr_continuous"]).pow(2).mean(),
-        "crf": 0.1 * (stages["curve"] - b["inverse_curve"]).pow(2).mean(),
-        "linearization": (stages["linear"] - b["linear_clipped"]).pow(2).mean(),
-        "log_l2": losses.log_l2(stages["hdr"], b["hdr709"]),
-        "tv": 0.01 * losses.total_variation(torch.log1p(stages["residual"])),
-    }
-
-
-def _loss_layered(net, b):
-    stages = net.stages(b["sdr"])
-    target = pq_encode(b["hdr"])
-    valid = (stages["mask"] < 1.0).all(dim=1, keepdim=True).to(target.dtype)
-    return {
-        "hole_valid_l1": losses.hole_valid_l1(stages["pq"], target, valid),
-        "ssim": losses.ssim_loss(stages["pq"], target),
-        "base_l1": 0.5
-        * losses.l1(stages["base_pq"], torch.nn.functional.avg_pool2d(target, 9, 1, 4)),
-    }
-
-
-def _loss_highlight(net, b):
-    stage = int(b["stage"]) if "stage" in b else 0
-    gains = net(b["features"], b.get("previous"), b.get("context"), stage)
-    prediction = b["linear"] * torch.exp(gains)
-    return {"pu21_mse": losses.weighted_pu21_mse(prediction, b["target"], b["weight"])}
-
-
-def _loss_highlight_unet(net, b):
-    from hdr_plugin.train.highlight_unet import loss
-
-    return loss(net, b)
-
-
-def _loss_camera_curve(net, b):
-    from hdr_plugin.train.camera_curve import loss
-
-    return loss(net, b)
-
-
-LOSSES: dict[str, LossFunction] = {
-    "camera-curve": _loss_camera_curve,
-    "highlight-expand": _loss_highlight,
-    "highlight-unet": _loss_highlight_unet,
-    "unet-native": _loss_unet,
-    "hybrid-mnv3": _loss_hybrid,
-    "singlehdr": _loss_singlehdr,
-    "layered": _loss_layered,
-}
 
 
 def _lr(config: TrainConfig, step: int) -> float:
@@ -257,13 +187,12 @@ class Trainer:
         self.device = select_device(None if config.device == "auto" else config.device)
         self.output = Path(config.output)
         torch.manual_seed(config.seed)
-        self.net = build_network(config).to(self.device).train()
+        self.net = self.build_network().to(self.device).train()
         if config.precision == "bfloat16":
             self.net = self.net.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(
             [p for p in self.net.parameters() if p.requires_grad], lr=config.lr
         )
-        self.loss = LOSSES[config.model]
         self.perceptual = (
             losses.PerceptualLoss(config.backbone).to(self.device) if config.backbone else None
         )
@@ -275,6 +204,10 @@ class Trainer:
         self._train_files = list_hdr_files(config.data, split["train"])
         self._validation_files = list_hdr_files(config.data, split["validation"])
         self._pool: list[np.ndarray] | None = None
+
+    def build_network(self) -> torch.nn.Module:
+        """The network to train (the config's architecture)."""
+        return build_network(self.config)
 
     # -- data -------------------------------------------------------------------------
 
@@ -319,8 +252,12 @@ class Trainer:
         return Pipeline(curve=curve, clip_range=tuple(self.config.clip_range))
 
     def next_batch(self) -> dict[str, torch.Tensor]:
-        """The tensors the model's loss function takes for one step."""
+        """The tensors :meth:`loss` takes for one step."""
         return _batch(self.sample_batch(), self.device)
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The loss terms of one batch (summed for the step); each model's trainer says."""
+        raise NotImplementedError
 
     # -- optimisation -------------------------------------------------------------------
 
@@ -330,7 +267,7 @@ class Trainer:
             group["lr"] = self.learning_rate()
         batch = self.next_batch()
         with self._autocast():
-            terms = self.loss(self.net, batch)
+            terms = self.loss(batch)
         if self.perceptual is not None:
             prediction = pq_encode(self.net(batch["sdr"]))
             terms["perceptual"] = self.config.perceptual_weight * self.perceptual(
@@ -500,20 +437,24 @@ class Trainer:
         return path
 
 
+#: model name -> its :class:`Trainer`, filled by :func:`register_trainer`.
+TRAINERS: dict[str, type[Trainer]] = {}
+
+
+def register_trainer(name: str) -> Callable[[type[Trainer]], type[Trainer]]:
+    """Class decorator: the trainer of learned model ``name`` (in its family's ``train``)."""
+
+    def decorator(cls: type[Trainer]) -> type[Trainer]:
+        TRAINERS[name] = cls
+        return cls
+
+    return decorator
+
+
 def make_trainer(
     config: TrainConfig, color: ColorContext | None = None, command: str = ""
 ) -> Trainer:
-    """The trainer for ``config.model``: per-pixel for ``highlight-expand``, else per crop."""
-    if config.model == "highlight-expand":
-        from hdr_plugin.train.highlight import HighlightTrainer
-
-        return HighlightTrainer(config, color, command)
-    if config.model == "camera-curve":
-        from hdr_plugin.train.camera_curve import CameraCurveTrainer
-
-        return CameraCurveTrainer(config, color, command)
-    if config.model == "highlight-unet":
-        from hdr_plugin.train.highlight_unet import HighlightUNetTrainer
-
-        return HighlightUNetTrainer(config, color, command)
-    return Trainer(config, color, command)
+    """The trainer registered for ``config.model`` (imports its family's ``train`` module)."""
+    if config.model not in TRAINERS:
+        importlib.import_module(f"{package_of(config.model)}.train")
+    return TRAINERS[config.model](config, color, command)

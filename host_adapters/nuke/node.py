@@ -23,8 +23,7 @@ import nuke
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, ColorContext, resolve_config_path
 from hdr_plugin.errors import ConfigError, HdrPluginError, ModelError
 from hdr_plugin.host_adapters.base import HostAdapter
-from hdr_plugin.models import DEFAULT_MODEL, list_models
-from hdr_plugin.models._neural import IMAGE_NETWORKS, has_weights
+from hdr_plugin.models import DEFAULT_MODEL, has_weights, list_models, network_models
 from hdr_plugin.node import ReconstructSettings
 
 #: The Nuke Python API this adapter uses (name here -> Nuke documentation name).
@@ -229,7 +228,7 @@ class NukeAdapter(HostAdapter):
         settings = self.settings()
         try:
             spec = get_spec(settings.model)
-            if spec.name not in IMAGE_NETWORKS:
+            if spec.name not in network_models():
                 raise ModelError(
                     f"{spec.name!r} is analytic or per-pixel, not an image network; "
                     "only image networks export to TorchScript"

@@ -1,8 +1,8 @@
 """``layered``: WLS base/detail, partial-conv highlight inpainting, refinement (PQ)."""
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, WORKING_SPACE
-from hdr_plugin.models._neural import NEURAL_PARAMETERS, register_neural
-from hdr_plugin.models._registry import ModelSpec, Parameter
+from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, register_neural
+from hdr_plugin.models.engine.registry import ModelSpec, Parameter
 
 SPEC = ModelSpec(
     name="layered",
@@ -29,4 +29,4 @@ SPEC = ModelSpec(
         ),
     ),
 )
-register_neural(SPEC, "hdr_plugin.models.layered_arch:Layered", WORKING_SPACE)
+register_neural(SPEC, WORKING_SPACE, package=__name__)

@@ -31,9 +31,15 @@ from hdr_plugin.inference import (
     run_tiled,
     select_device,
 )
-from hdr_plugin.models._neural import WEIGHTS_ENV, weights_path
-from hdr_plugin.models._registry import ModelSpec
-from hdr_plugin.models._weights import apply_state_dict, file_hash, load_state_dict, read_card
+from hdr_plugin.models.engine.registry import ModelSpec
+from hdr_plugin.models.engine.weights import (
+    WEIGHTS_ENV,
+    apply_state_dict,
+    file_hash,
+    load_state_dict,
+    read_card,
+    weights_path,
+)
 
 
 class FrameStatistic(nn.Module):

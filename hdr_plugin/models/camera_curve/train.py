@@ -16,22 +16,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hdr_plugin.models._neural import ARCHITECTURES
-from hdr_plugin.models._weights import save_weights
 from hdr_plugin.models.camera_curve import (
+    NAME,
     WEIGHTS_FILE,
-    CameraCurveEstimator,
     curve_names,
     decide,
     is_display_curve,
-    proxy,
 )
+from hdr_plugin.models.camera_curve.arch import CameraCurveEstimator, proxy
+from hdr_plugin.models.engine.weights import save_weights
 from hdr_plugin.train.data import load_hdr, random_view
 from hdr_plugin.train.degrade import Pipeline, synthesize
-from hdr_plugin.train.trainer import Trainer, _to_tensor, build_network
-
-NAME = "camera-curve"
-ARCHITECTURES[NAME] = "hdr_plugin.models.camera_curve:CurveNet"
+from hdr_plugin.train.trainer import Trainer, _to_tensor, build_network, register_trainer
 
 
 def draw_curve(rng: np.random.Generator) -> int:
@@ -46,6 +42,7 @@ def draw_curve(rng: np.random.Generator) -> int:
     return int(rng.choice(display))
 
 
+@register_trainer(NAME)
 class CameraCurveTrainer(Trainer):
     """:class:`Trainer` for the :class:`~hdr_plugin.models.camera_curve.CurveNet`."""
 
@@ -127,7 +124,7 @@ class CameraCurveTrainer(Trainer):
         save_weights(net.to(getattr(torch, self.config.weights_dtype)), path, card)
         return path
 
-
-def loss(net, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Cross-entropy of the curve class."""
-    return {"cross_entropy": F.cross_entropy(net(batch["code"]).float(), batch["label"])}
+    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Cross-entropy of the curve class."""
+        logits = self.net(batch["code"]).float()
+        return {"cross_entropy": F.cross_entropy(logits, batch["label"])}

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, LINEAR_REC709, WORKING_SPACE, ColorContext
-from hdr_plugin.models._neural import ARCHITECTURES
-from hdr_plugin.models._registry import ModelSpec, Parameter, register_model
+from hdr_plugin.models.engine.networks import register_package
+from hdr_plugin.models.engine.registry import ModelSpec, Parameter, register_model
 
 SPEC = ModelSpec(
     name="highlight-expand",
@@ -31,7 +31,7 @@ SPEC = ModelSpec(
         ),
     ),
 )
-ARCHITECTURES[SPEC.name] = "hdr_plugin.models.highlight_arch:HighlightNet"
+register_package(SPEC.name, __name__)
 
 
 class HighlightExpand:
@@ -40,7 +40,7 @@ class HighlightExpand:
     Args:
         spec: the registered spec.
         color: OCIO context (decoding to linear Rec.709, then to Rec.2020).
-        net: a trained :class:`~hdr_plugin.models.highlight_arch.HighlightNet`.
+        net: a trained :class:`~hdr_plugin.models.highlight.arch.HighlightNet`.
         weights_hash: hash of its weights file, for provenance.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
     """
@@ -64,7 +64,7 @@ class HighlightExpand:
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) display-encoded in [0, 1] -> (H, W, 3) scene-linear Rec.2020."""
-        from hdr_plugin.models.highlight_arch import expand_highlights
+        from hdr_plugin.models.highlight.arch import expand_highlights
 
         linear = linearise(image, self._color, self.spec.input_encoding)
         expanded = expand_highlights(self.net, image, linear)
@@ -78,8 +78,8 @@ def linearise(image: np.ndarray, color: ColorContext, encoding: str) -> np.ndarr
 
 @register_model(SPEC)
 def _highlight_expand(color: ColorContext, *, device: str) -> HighlightExpand:
-    from hdr_plugin.models._torch import load_network
-    from hdr_plugin.models.highlight_arch import HighlightNet
+    from hdr_plugin.models.engine.torch_model import load_network
+    from hdr_plugin.models.highlight.arch import HighlightNet
 
     net, digest = load_network(SPEC, HighlightNet)
     return HighlightExpand(SPEC, color, net, weights_hash=digest, device=device)

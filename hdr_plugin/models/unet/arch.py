@@ -15,8 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.inference import Tile
-from hdr_plugin.models._torch import HDRNetwork
-from hdr_plugin.models._transfer import pq_decode
+from hdr_plugin.models.engine.encodings import pq_decode
+from hdr_plugin.models.engine.networks import network
+from hdr_plugin.models.engine.torch_model import HDRNetwork
 
 
 def _act(negative_slope: float) -> nn.Module:
@@ -105,6 +106,7 @@ class UNet(nn.Module):
         return self.head(x)
 
 
+@network("unet-native")
 class UNetNative(HDRNetwork):
     """``unet-native``: U-Net from display-encoded Rec.709 to PQ-encoded Rec.2020.
 

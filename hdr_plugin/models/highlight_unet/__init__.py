@@ -1,13 +1,13 @@
 """``highlight-unet``: the exact OCIO linearisation below the clip, a U-Net above it.
 
 A convolutional hallucination net on a proxy of the frame predicts a positive log gain for
-every clipped channel (:mod:`hdr_plugin.models.highlight_unet_arch`); everything below the
+every clipped channel (:mod:`hdr_plugin.models.highlight_unet.arch`); everything below the
 clip is the plain linearisation.
 """
 
 from hdr_plugin.color import LINEAR_REC709
-from hdr_plugin.models._neural import NEURAL_PARAMETERS, register_neural
-from hdr_plugin.models._registry import ModelSpec
+from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, register_neural
+from hdr_plugin.models.engine.registry import ModelSpec
 
 SPEC = ModelSpec(
     name="highlight-unet",
@@ -21,4 +21,4 @@ SPEC = ModelSpec(
     "SIGGRAPH Asia 2017 (gated positive residual); Ronneberger et al., U-Net, MICCAI 2015",
     parameters=tuple(p for p in NEURAL_PARAMETERS if p.name in ("device", "precision")),
 )
-register_neural(SPEC, "hdr_plugin.models.highlight_unet_arch:HighlightUNet", LINEAR_REC709)
+register_neural(SPEC, LINEAR_REC709, package=__name__)

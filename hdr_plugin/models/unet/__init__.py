@@ -5,8 +5,8 @@ frames) or on synthetic pairs.
 """
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, WORKING_SPACE
-from hdr_plugin.models._neural import NEURAL_PARAMETERS, register_neural
-from hdr_plugin.models._registry import ModelSpec
+from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, register_neural
+from hdr_plugin.models.engine.registry import ModelSpec
 
 SPEC = ModelSpec(
     name="unet-native",
@@ -21,4 +21,4 @@ SPEC = ModelSpec(
     paper="Ronneberger et al., U-Net, MICCAI 2015; SSIM: Wang et al., IEEE TIP 2004",
     parameters=NEURAL_PARAMETERS,
 )
-register_neural(SPEC, "hdr_plugin.models.unet_arch:UNetNative", WORKING_SPACE)
+register_neural(SPEC, WORKING_SPACE, package=__name__)

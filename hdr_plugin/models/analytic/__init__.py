@@ -18,7 +18,7 @@ import numpy as np
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, LINEAR_REC709, WORKING_SPACE, ColorContext
 from hdr_plugin.masks import max_rgb
-from hdr_plugin.models._registry import ModelSpec, Parameter, register_model
+from hdr_plugin.models.engine.registry import ModelSpec, Parameter, register_model
 
 #: ITU-R BT.2408 HDR reference white, cd/m²: scene-linear 1.0.
 REFERENCE_WHITE_NITS = 203.0

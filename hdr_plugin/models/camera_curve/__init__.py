@@ -20,14 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from hdr_plugin.errors import ModelError
 from hdr_plugin.models.crf import SAMPLES, camera_curves, invert_curve
+from hdr_plugin.models.engine.networks import register_package
 
 #: Short edge of the proxy the classifier sees, pixels.
 PROXY_EDGE = 192
@@ -38,6 +37,8 @@ TONE_MAPPED_CONFIDENCE = 0.5
 #: OCIO encodings), which image statistics cannot tell apart reliably.
 DISPLAY_PREFIXES = ("gamma", "srgb", "bt1886")
 WEIGHTS_FILE = "camera-curve.safetensors"
+NAME = "camera-curve"
+register_package(NAME, __name__)
 
 
 @lru_cache(maxsize=1)
@@ -55,60 +56,6 @@ def inverse_curves() -> np.ndarray:
 def is_display_curve(name: str) -> bool:
     """Whether a family curve is a display encoding (decoded as sRGB under ``auto``)."""
     return name.startswith(DISPLAY_PREFIXES)
-
-
-def code_histograms(code: torch.Tensor, bins: int = HISTOGRAM_BINS) -> torch.Tensor:
-    """(N, 3 * bins) per-channel histograms of code values in [0, 1], each summing to 1.
-
-    Soft (linear) binning, so that it is differentiable and does not alias 8-bit codes.
-    """
-    n, c = code.shape[:2]
-    x = code.clamp(0.0, 1.0).reshape(n, c, -1) * (bins - 1)
-    low = x.floor().clamp(max=bins - 2)
-    frac = x - low
-    hist = torch.zeros(n, c, bins, dtype=code.dtype, device=code.device)
-    hist.scatter_add_(2, low.long(), 1.0 - frac)
-    hist.scatter_add_(2, low.long() + 1, frac)
-    return (hist / x.shape[-1]).reshape(n, c * bins)
-
-
-class CurveNet(nn.Module):
-    """Display-encoded plate (N, 3, H, W) -> (N, classes) logits over the curve family.
-
-    Args:
-        classes: number of family curves.
-        width: channels of the first convolution (doubling at each of four strides).
-    """
-
-    def __init__(self, classes: int = 58, width: int = 16) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        cin = 3
-        for k in range(4):
-            cout = width * 2**k
-            layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.LeakyReLU(0.1)]
-            layers += [nn.Conv2d(cout, cout, 3, padding=1), nn.LeakyReLU(0.1)]
-            cin = cout
-        self.features = nn.Sequential(*layers)
-        self.histogram = nn.Sequential(nn.Linear(3 * HISTOGRAM_BINS, 128), nn.LeakyReLU(0.1))
-        self.classify = nn.Sequential(
-            nn.Linear(2 * cin + 128, 128), nn.LeakyReLU(0.1), nn.Linear(128, classes)
-        )
-
-    def forward(self, code: torch.Tensor) -> torch.Tensor:
-        features = self.features(code * 2.0 - 1.0)
-        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
-        return self.classify(torch.cat([pooled, self.histogram(code_histograms(code))], dim=1))
-
-
-def proxy(code: np.ndarray) -> torch.Tensor:
-    """(1, 3, h, w) proxy of an (H, W, 3) plate: short edge :data:`PROXY_EDGE` (area)."""
-    x = torch.from_numpy(np.ascontiguousarray(code, dtype=np.float32)).permute(2, 0, 1)[None]
-    scale = PROXY_EDGE / min(code.shape[:2])
-    if scale < 1.0:
-        size = (max(1, round(code.shape[0] * scale)), max(1, round(code.shape[1] * scale)))
-        x = F.interpolate(x, size=size, mode="area")
-    return x
 
 
 @dataclass(frozen=True)
@@ -149,41 +96,31 @@ def decide(probabilities: np.ndarray) -> CurveEstimate:
     return CurveEstimate(name, tone_mapped, inverse)
 
 
-class CameraCurveEstimator:
-    """Loads the shipped :class:`CurveNet` and estimates the curve of display-encoded plates.
+class Estimator(Protocol):
+    """What :func:`load_estimator` returns (the torch classifier behind ``auto``)."""
 
-    Args:
-        net: a trained :class:`CurveNet`.
-        weights_hash: hash of its weights file, for provenance.
-        device: torch device to run on.
-    """
+    weights_hash: str | None
 
-    def __init__(self, net: CurveNet, *, weights_hash: str | None, device: torch.device):
-        self.net = net.float().to(device).eval()
-        self.weights_hash = weights_hash
-        self.device = device
-
-    @torch.inference_mode()
-    def probabilities(self, code: np.ndarray) -> np.ndarray:
-        """(classes,) probabilities for an (H, W, 3) plate of code values in [0, 1]."""
-        logits = self.net(proxy(np.clip(code, 0.0, 1.0)).to(self.device))
-        return torch.softmax(logits.float(), dim=1)[0].cpu().numpy().astype(np.float64)
-
-    def estimate(self, code: np.ndarray) -> CurveEstimate:
-        """The decision for one plate (the render loop asks once per shot)."""
-        return decide(self.probabilities(code))
+    def estimate(self, code: np.ndarray) -> CurveEstimate: ...
 
 
 @lru_cache(maxsize=1)
-def load_estimator() -> CameraCurveEstimator:
+def load_estimator() -> Estimator:
     """The shipped estimator (``camera-curve.safetensors`` beside the models' weights).
 
     Raises:
         ModelError: the weights are missing (``auto`` then cannot be used).
     """
     from hdr_plugin.inference import select_device
-    from hdr_plugin.models._neural import WEIGHTS_ENV, weights_dir
-    from hdr_plugin.models._weights import apply_state_dict, file_hash, load_state_dict, read_card
+    from hdr_plugin.models.camera_curve.arch import CameraCurveEstimator, CurveNet
+    from hdr_plugin.models.engine.weights import (
+        WEIGHTS_ENV,
+        apply_state_dict,
+        file_hash,
+        load_state_dict,
+        read_card,
+        weights_dir,
+    )
 
     path = weights_dir() / WEIGHTS_FILE
     if not path.is_file():

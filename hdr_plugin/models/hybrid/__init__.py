@@ -1,8 +1,8 @@
 """``hybrid-mnv3``: MobileNetV3-Large encoder autoencoder predicting log1p HDR."""
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, WORKING_SPACE
-from hdr_plugin.models._neural import NEURAL_PARAMETERS, register_neural
-from hdr_plugin.models._registry import ModelSpec
+from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, register_neural
+from hdr_plugin.models.engine.registry import ModelSpec
 
 SPEC = ModelSpec(
     name="hybrid-mnv3",
@@ -19,4 +19,4 @@ SPEC = ModelSpec(
     "CVPR 2016",
     parameters=NEURAL_PARAMETERS,
 )
-register_neural(SPEC, "hdr_plugin.models.hybrid_arch:HybridMNV3", WORKING_SPACE)
+register_neural(SPEC, WORKING_SPACE, package=__name__)

@@ -30,9 +30,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.inference import Tile
-from hdr_plugin.models._torch import HDRNetwork, in_float32
 from hdr_plugin.models.crf import COMPONENTS, SAMPLES, load_basis
-from hdr_plugin.models.unet_arch import UNet
+from hdr_plugin.models.engine.networks import network
+from hdr_plugin.models.engine.torch_model import HDRNetwork, in_float32
+from hdr_plugin.models.unet.arch import UNet
 
 HISTOGRAM_BINS = 8
 
@@ -183,6 +184,7 @@ class HallucinationNet(nn.Module):
         return F.relu(self.unet(linear))
 
 
+@network("singlehdr")
 class SingleHDR(HDRNetwork):
     """Dequantisation -> linearisation -> hallucination -> optional refinement.
 

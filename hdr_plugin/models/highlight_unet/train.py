@@ -16,10 +16,10 @@ import torch
 
 from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE
 from hdr_plugin.models.crf import SAMPLES
-from hdr_plugin.models.highlight_unet_arch import CLIP_LINEAR
+from hdr_plugin.models.highlight_unet.arch import CLIP_LINEAR
 from hdr_plugin.train.degrade import Pair
 from hdr_plugin.train.losses import pu21
-from hdr_plugin.train.trainer import Trainer, _to_tensor
+from hdr_plugin.train.trainer import Trainer, _to_tensor, register_trainer
 
 #: PU21 units² added to each view's error before its log (a view already within about
 #: 0.1 PU21 units of its target stops pulling the batch).
@@ -48,6 +48,7 @@ def log_clipped_error(
     return torch.log(per_view[count > 0] + _ERROR_FLOOR).mean()
 
 
+@register_trainer("highlight-unet")
 class HighlightUNetTrainer(Trainer):
     """:class:`Trainer` whose batches are linearised views and their Rec.2020 targets."""
 
@@ -69,11 +70,9 @@ class HighlightUNetTrainer(Trainer):
             "to_rec2020": self._to_rec2020,
         }
 
-
-def loss(net, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The trainer's loss terms for ``highlight-unet``."""
-    expanded = net(batch["linear"])
-    # Elementwise, not a matmul: autocast would round a matmul's output to bf16.
-    matrix = batch["to_rec2020"][None, :, :, None, None]
-    prediction = (matrix * expanded[:, None]).sum(dim=2)
-    return {"log_pu21_mse": log_clipped_error(prediction, batch["hdr"], batch["clipped"])}
+    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        expanded = self.net(batch["linear"])
+        # Elementwise, not a matmul: autocast would round a matmul's output to bf16.
+        matrix = batch["to_rec2020"][None, :, :, None, None]
+        prediction = (matrix * expanded[:, None]).sum(dim=2)
+        return {"log_pu21_mse": log_clipped_error(prediction, batch["hdr"], batch["clipped"])}

@@ -5,7 +5,7 @@ parameter names (``features.N.block.M...``) so that an ImageNet state dict saved
 torchvision loads as is from a local file; the encoder is then frozen. Decoder: at each
 scale a 3x3 conv to 4C channels and PixelShuffle(2), concatenation with the encoder skip,
 3x3 conv, InstanceNorm, ReLU; Tanh output predicting log1p HDR with a fixed normalisation
-(:data:`hdr_plugin.models._transfer.LOG_CEILING`), never per-image min/max.
+(:data:`hdr_plugin.models.engine.encodings.LOG_CEILING`), never per-image min/max.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.inference import Tile
-from hdr_plugin.models._torch import (
+from hdr_plugin.models.engine.encodings import log_decode
+from hdr_plugin.models.engine.networks import network
+from hdr_plugin.models.engine.torch_model import (
     FrameStatistic,
     GlobalInstanceNorm2d,
     HDRNetwork,
     in_float32,
 )
-from hdr_plugin.models._transfer import log_decode
-from hdr_plugin.models._weights import load_state_dict
+from hdr_plugin.models.engine.weights import load_state_dict
 
 # (kernel, expanded, out, squeeze-excite, hard-swish, stride) per inverted residual block,
 # MobileNetV3-Large, Table 1 of Howard et al. 2019.
@@ -167,6 +168,7 @@ class DecoderBlock(nn.Module):
         return F.relu(self.norm(self.fuse(x)))
 
 
+@network("hybrid-mnv3")
 class HybridMNV3(HDRNetwork):
     """MobileNetV3-Large encoder + PixelShuffle decoder; Tanh output is log1p HDR (Rec.2020).
 

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdr_plugin.models.engine.networks import network
+
 #: Display-linear value at which a channel counts as clipped: between the linear values of
 #: 8-bit codes 253 and 254 for sRGB, gamma 2.2 and BT.1886 plates.
 CLIP_LINEAR = 0.99
@@ -38,6 +40,7 @@ def _block(cin: int, cout: int) -> nn.Sequential:
     )
 
 
+@network("highlight-unet")
 class HighlightUNet(nn.Module):
     """Display-linear Rec.709 (N, 3, H, W) in [0, 1] -> display-linear Rec.709 with highlights.
 

@@ -35,6 +35,7 @@ from scipy.ndimage import distance_transform_edt, gaussian_filter, map_coordinat
 from torch import nn
 
 from hdr_plugin.masks import max_rgb
+from hdr_plugin.models.engine.networks import network
 
 #: Code value at which a channel counts as clipped (one 8-bit step below 1.0).
 CLIP_CODE = 254.0 / 255.0
@@ -175,6 +176,7 @@ class HighlightMLP(nn.Module):
         return self.layers((features - self.feature_mean) / self.feature_std)
 
 
+@network("highlight-expand")
 class HighlightNet(nn.Module):
     """Per-pixel stages: gains from the features, then refined with their context.
 

@@ -22,9 +22,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.inference import Tile
-from hdr_plugin.models._torch import HDRNetwork
-from hdr_plugin.models._transfer import pq_decode
-from hdr_plugin.models.unet_arch import UNet
+from hdr_plugin.models.engine.encodings import pq_decode
+from hdr_plugin.models.engine.networks import network
+from hdr_plugin.models.engine.torch_model import HDRNetwork
+from hdr_plugin.models.unet.arch import UNet
 
 _EPS = 1e-4
 
@@ -195,6 +196,7 @@ class DetailNet(nn.Module):
         return self.head(x)
 
 
+@network("layered")
 class Layered(HDRNetwork):
     """Base/detail HDR reconstruction; output PQ-decoded, scene-linear Rec.2020.
 

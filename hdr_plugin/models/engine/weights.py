@@ -1,9 +1,11 @@
-"""Weights on disk: safetensors plus a JSON model card, never an unpickled file.
+"""Weights on disk: where they are, safetensors plus a JSON model card, never a pickle.
 
 A ``.pt``/``.pth`` file is a pickle and can run code when loaded. Shipped and trained
 weights are safetensors; the only pickles accepted are third-party state dicts a user
 already has (e.g. an ImageNet backbone), and only through ``torch.load(weights_only=True)``,
 which refuses anything but tensors and plain containers.
+
+Finding weights needs no torch (listing models stays light); loading them imports it.
 """
 
 from __future__ import annotations
@@ -13,16 +15,37 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from hdr_plugin.errors import ModelError
 
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from hdr_plugin.models.engine.registry import ModelSpec
+
 PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl")
+WEIGHTS_ENV = "HDR_PLUGIN_WEIGHTS"
+BUNDLED_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
+
+
+def weights_dir() -> Path:
+    """Folder of ``<model>.safetensors`` files: ``$HDR_PLUGIN_WEIGHTS``, else the bundled one."""
+    env = os.environ.get(WEIGHTS_ENV)
+    return Path(env) if env else BUNDLED_WEIGHTS
+
+
+def weights_path(spec: ModelSpec) -> Path:
+    """Where the weights of ``spec`` are looked for."""
+    if spec.weights is None:
+        raise ModelError(f"model {spec.name!r} has no weights file (it is analytic)")
+    return weights_dir() / spec.weights
+
+
+def has_weights(spec: ModelSpec) -> bool:
+    """Whether a model can render: analytic, or its weights file exists."""
+    return spec.weights is None or weights_path(spec).is_file()
 
 
 def file_hash(path: str | os.PathLike[str]) -> str:
@@ -45,6 +68,8 @@ def save_weights(module: nn.Module, path: str | os.PathLike[str], card: Mapping[
     Returns:
         The weights hash, also stored in the card as ``weights_hash``.
     """
+    from safetensors.torch import save_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
@@ -81,6 +106,10 @@ def load_state_dict(
         ModelError: missing file, a pickle where safetensors is required, a pickle that
             holds more than tensors, or a corrupt file.
     """
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"weights file {path} not found")

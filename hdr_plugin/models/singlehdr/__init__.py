@@ -1,8 +1,8 @@
 """``singlehdr``: Liu et al. (CVPR 2020) camera-pipeline reversal."""
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, LINEAR_REC709
-from hdr_plugin.models._neural import NEURAL_PARAMETERS, register_neural
-from hdr_plugin.models._registry import ModelSpec, Parameter
+from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, register_neural
+from hdr_plugin.models.engine.registry import ModelSpec, Parameter
 
 SPEC = ModelSpec(
     name="singlehdr",
@@ -29,4 +29,4 @@ SPEC = ModelSpec(
         ),
     ),
 )
-register_neural(SPEC, "hdr_plugin.models.singlehdr_arch:SingleHDR", LINEAR_REC709)
+register_neural(SPEC, LINEAR_REC709, package=__name__)

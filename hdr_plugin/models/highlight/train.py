@@ -11,7 +11,7 @@ can improve, as in a mean of per-image PSNRs.
 
 The steps are shared evenly between the network's stages, one after the other. When a
 refining stage starts, the gains of the stages before it and their context
-(:func:`~hdr_plugin.models.highlight_arch.gain_context`, per view) are computed once for
+(:func:`~hdr_plugin.models.highlight.arch.gain_context`, per view) are computed once for
 the whole pool; the stage then trains on them with its own warm-up and cosine decay, and
 the stages before it stay as they are.
 """
@@ -29,11 +29,11 @@ from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.models import get_spec
 from hdr_plugin.models.highlight import HighlightExpand, linearise
-from hdr_plugin.models.highlight_arch import clip_features, gain_context, proxy_size, resize
+from hdr_plugin.models.highlight.arch import clip_features, gain_context, proxy_size, resize
 from hdr_plugin.train.degrade import Pair, synthesize
-from hdr_plugin.train.losses import pu21
+from hdr_plugin.train.losses import pu21, weighted_pu21_mse
 from hdr_plugin.train.metrics import fit_scale, well_exposed
-from hdr_plugin.train.trainer import TrainConfig, Trainer, _lr
+from hdr_plugin.train.trainer import TrainConfig, Trainer, _lr, register_trainer
 
 
 def clipped_samples(pair: Pair, color: ColorContext, encoding: str) -> dict[str, np.ndarray]:
@@ -69,6 +69,7 @@ def clipped_samples(pair: Pair, color: ColorContext, encoding: str) -> dict[str,
     }
 
 
+@register_trainer("highlight-expand")
 class HighlightTrainer(Trainer):
     """:class:`Trainer` whose batches are clipped pixels of a pool built once per run."""
 
@@ -154,6 +155,12 @@ class HighlightTrainer(Trainer):
 
     def prepare(self, *, progress: bool) -> None:
         self.pixel_pool(progress=progress)
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        stage = int(batch["stage"]) if "stage" in batch else 0
+        gains = self.net(batch["features"], batch.get("previous"), batch.get("context"), stage)
+        prediction = batch["linear"] * torch.exp(gains)
+        return {"pu21_mse": weighted_pu21_mse(prediction, batch["target"], batch["weight"])}
 
 
 def _standardise(stage: torch.nn.Module, inputs: torch.Tensor) -> None:

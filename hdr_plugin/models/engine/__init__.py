@@ -1,0 +1,5 @@
+"""Machinery every model family shares.
+
+Registry, learned-model registration, weights on disk, the torch frame wrapper and the
+encodings networks learn in.
+"""

@@ -1,0 +1,24 @@
+"""Training ``hybrid-mnv3``: L1 on the log HDR the decoder predicts."""
+
+from __future__ import annotations
+
+import torch
+
+from hdr_plugin.models.engine.encodings import log_encode
+from hdr_plugin.train import losses
+from hdr_plugin.train.trainer import Trainer, build_network, register_trainer
+
+
+@register_trainer("hybrid-mnv3")
+class HybridTrainer(Trainer):
+    """Synthetic crops; the encoder loads (and freezes) ``backbone`` when one is given."""
+
+    def build_network(self) -> torch.nn.Module:
+        if not self.config.backbone:
+            return build_network(self.config)
+        options = {**self.config.architecture, "backbone": self.config.backbone}
+        return type(build_network(self.config))(**options)
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        pred = self.net.predict_log(batch["sdr"])
+        return {"l1_log": losses.l1(pred, log_encode(batch["hdr"]))}

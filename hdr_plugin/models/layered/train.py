@@ -1,0 +1,25 @@
+"""Training ``layered``: hole/valid L1 and SSIM on PQ, L1 of the base layer."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from hdr_plugin.models.engine.encodings import pq_encode
+from hdr_plugin.train import losses
+from hdr_plugin.train.trainer import Trainer, register_trainer
+
+
+@register_trainer("layered")
+class LayeredTrainer(Trainer):
+    """Synthetic crops; the partial-convolution loss weighs the masked highlights 6x."""
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        stages = self.net.stages(batch["sdr"])
+        target = pq_encode(batch["hdr"])
+        valid = (stages["mask"] < 1.0).all(dim=1, keepdim=True).to(target.dtype)
+        return {
+            "hole_valid_l1": losses.hole_valid_l1(stages["pq"], target, valid),
+            "ssim": losses.ssim_loss(stages["pq"], target),
+            "base_l1": 0.5 * losses.l1(stages["base_pq"], F.avg_pool2d(target, 9, 1, 4)),
+        }
