@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hdr_plugin.render import execute, plan
+from hdr_plugin.batch import execute, plan
 from hdr_plugin.shots import parse_shots
 
 ROOT = Path(__file__).resolve().parents[1]

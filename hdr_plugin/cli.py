@@ -9,27 +9,25 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from hdr_plugin import __version__
-from hdr_plugin.color import WORKING_SPACE, ColorContext
+from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
 from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES
-from hdr_plugin.masks import MATTE_CHANNELS
 from hdr_plugin.models import DEFAULT_MODEL, create_model, has_weights, list_models
-from hdr_plugin.node import ReconstructNode, ReconstructSettings
+from hdr_plugin.node import (
+    ReconstructNode,
+    ReconstructSettings,
+    cli_flags,
+    node_parameters,
+    parse_options,
+    settings_default,
+)
 from hdr_plugin.render import RenderJob, render
-
-
-def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--option {pair!r} must look like NAME=VALUE (e.g. peak_nits=1000)")
-        options[key.strip()] = value.strip()
-    return options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,41 +44,28 @@ def cli(ctx: click.Context, ocio_config: str | None) -> None:
     ctx.obj = {"ocio": ocio_config}
 
 
+def knob_options(command: Callable) -> Callable:
+    """Add one option per node knob (:func:`node_parameters`) to a click command."""
+    for param in reversed(node_parameters()):
+        default = settings_default(param.name)
+        kwargs: dict[str, Any] = {"help": param.description[:1].upper() + param.description[1:]}
+        if param.type is bool:
+            kwargs |= {"is_flag": True}
+        else:
+            choice = (
+                click.Choice(param.choices) if param.choices and param.name != "model" else None
+            )
+            kwargs |= {"type": choice or param.type, "default": default}
+            kwargs["show_default"] = default is not None
+        command = click.option(*cli_flags(param.name), param.name, **kwargs)(command)
+    return command
+
+
 @cli.command("render")
 @click.argument("input_path", metavar="INPUT")
 @click.option("-o", "--output", required=True, help="EXR file or pattern (plate.####.exr).")
-@click.option("-m", "--model", default=DEFAULT_MODEL, show_default=True, help="Model name.")
 @click.option("-f", "--frames", help="Frame range, e.g. 1001-1100 or 1001-1100x2.")
-@click.option("--input-colorspace", help="Plate colourspace (default: file tag, else sRGB).")
-@click.option(
-    "--output-colorspace", default=WORKING_SPACE, show_default=True, help="Colourspace written."
-)
-@click.option(
-    "--white-level",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Output value of SDR reference white (1.0 = 203 cd/m²).",
-)
-@click.option(
-    "--mask-threshold",
-    type=float,
-    default=0.95,
-    show_default=True,
-    help="Code value where the highlight mask starts.",
-)
-@click.option(
-    "--mix", type=float, default=1.0, show_default=True, help="0 = plain linearisation, 1 = model."
-)
-@click.option("--matte", help="Matte file or sequence limiting where the model applies.")
-@click.option(
-    "--matte-channel",
-    type=click.Choice(MATTE_CHANNELS),
-    default="A",
-    show_default=True,
-    help="Matte channel (a one-channel matte is used as is).",
-)
-@click.option("--invert-matte", is_flag=True, help="Reconstruct outside the matte instead.")
+@knob_options
 @click.option(
     "-O",
     "--option",
@@ -100,35 +85,16 @@ def render_command(
     ctx: click.Context,
     input_path: str,
     output: str,
-    model: str,
     frames: str | None,
-    input_colorspace: str | None,
-    output_colorspace: str,
-    white_level: float,
-    mask_threshold: float,
-    mix: float,
-    matte: str | None,
-    matte_channel: str,
-    invert_matte: bool,
     options: tuple[str, ...],
     pixel_type: str,
     compression: str,
     write_masks: bool,
     no_progress: bool,
+    **knobs: Any,
 ) -> None:
     """Reconstruct INPUT (an image or a sequence such as plate.####.png) into EXR."""
-    settings = ReconstructSettings(
-        model=model,
-        input_colorspace=input_colorspace,
-        output_colorspace=output_colorspace,
-        white_level=white_level,
-        mask_threshold=mask_threshold,
-        mix=mix,
-        matte=matte,
-        matte_channel=matte_channel,
-        matte_invert=invert_matte,
-        model_options=_parse_options(options),
-    )
+    settings = ReconstructSettings(**knobs, model_options=parse_options(options))
     node = ReconstructNode(settings, ColorContext.resolve(ctx.obj["ocio"]))
     job = RenderJob(
         input=input_path,
@@ -145,7 +111,8 @@ def render_command(
     first = os.path.abspath(result.outputs[0])
     where = first if count == 1 else f"{os.path.abspath(output)} ({count} frames)"
     click.echo(
-        f"wrote {where} with model {model!r} in {elapsed:.1f} s ({elapsed / count:.2f} s/frame)"
+        f"wrote {where} with model {settings.model!r} in {elapsed:.1f} s "
+        f"({elapsed / count:.2f} s/frame)"
     )
 
 
@@ -169,7 +136,7 @@ def export_command(
     """Export MODEL as a single-input TorchScript module (Nuke Inference / CatFileCreator)."""
     from hdr_plugin.export import export_torchscript
 
-    built = create_model(model, ColorContext.resolve(ctx.obj["ocio"]), _parse_options(options))
+    built = create_model(model, ColorContext.resolve(ctx.obj["ocio"]), parse_options(options))
     path = export_torchscript(built, output, size=size)
     click.echo(f"wrote {os.path.abspath(path)} (+ {path.with_suffix('.json').name})")
 
@@ -185,7 +152,7 @@ def train_command(
     """Train a learned model from CONFIG (TOML) and write safetensors + model card."""
     from hdr_plugin.train.trainer import TrainConfig, make_trainer
 
-    settings = TrainConfig.load(config, _parse_options(overrides))
+    settings = TrainConfig.load(config, parse_options(overrides))
     trainer = make_trainer(settings)
     if resume and trainer.resume():
         click.echo(f"resumed {settings.output} at step {trainer.step}")
@@ -266,7 +233,7 @@ def batch_command(
     no_progress: bool,
 ) -> None:
     """Render every shot of SHOTS.toml with its own model; resumes where it stopped."""
-    from hdr_plugin.render import execute, plan
+    from hdr_plugin.batch import execute, plan
     from hdr_plugin.shots import load_shots
 
     color = ColorContext.resolve(ctx.obj["ocio"])

@@ -25,9 +25,18 @@ from hdr_plugin.color import (
     WORKING_SPACE,
     ColorContext,
 )
-from hdr_plugin.errors import ConfigError
+from hdr_plugin.errors import ConfigError, ModelError
 from hdr_plugin.masks import DEFAULT_THRESHOLD, MATTE_CHANNELS, highlight_mask, mix
-from hdr_plugin.models import DEFAULT_MODEL, Parameter, create_model, get_spec, list_models
+from hdr_plugin.models import (
+    DEFAULT_MODEL,
+    WEIGHTS_ENV,
+    Parameter,
+    create_model,
+    get_spec,
+    has_weights,
+    list_models,
+    weights_path,
+)
 
 if TYPE_CHECKING:
     from hdr_plugin.models.camera_curve import CurveEstimate
@@ -68,6 +77,40 @@ class ReconstructSettings:
     matte_invert: bool = False
     model_options: dict[str, Any] = field(default_factory=dict)
 
+    def validate(self, color: ColorContext) -> dict[str, Any]:
+        """Check every knob without building the model (no weights read, no torch).
+
+        Returns:
+            The model's options, validated and with defaults filled.
+
+        Raises:
+            ModelError: unknown model, or a learned one (or ``auto``'s estimator) without
+                weights.
+            ColorError: a colourspace the OCIO config does not know.
+            ConfigError: a value out of range or of the wrong type, naming the knob.
+        """
+        spec = get_spec(self.model)
+        options = dict(self.model_options)
+        if any(p.name == "mask_threshold" for p in spec.parameters):
+            # Models that blend by the highlight mask share the node's threshold knob.
+            options.setdefault("mask_threshold", self.mask_threshold)
+        for param in node_parameters(color):
+            value = getattr(self, param.name)
+            if param.name.endswith("colorspace"):
+                if value is not None and not (param.name == "input_colorspace" and value == AUTO):
+                    color.canonical(value, knob=param.name.replace("_", " "))
+            elif param.name != "model" and value is not None:
+                param.coerce(value)
+        resolved = spec.resolve_options(options)
+        if not has_weights(spec):
+            raise ModelError(
+                f"model {spec.name!r} has no trained weights ({weights_path(spec)} is missing) "
+                f"and will not render; train it or point ${WEIGHTS_ENV} at its weights"
+            )
+        if self.input_colorspace == AUTO:
+            require_curve_estimator()
+        return resolved
+
     def replace(self, **changes: Any) -> ReconstructSettings:
         """A copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)
@@ -77,22 +120,29 @@ class ReconstructSettings:
         return dataclasses.asdict(self)
 
 
-def node_parameters(color: ColorContext) -> tuple[Parameter, ...]:
-    """The node's knobs as data, with choices filled from the registry and OCIO config."""
-    spaces = tuple(color.colorspaces())
+def node_parameters(color: ColorContext | None = None) -> tuple[Parameter, ...]:
+    """The node's knobs as data: the one declaration the CLI, the panel and hosts build from.
+
+    Args:
+        color: fills the colourspace knobs' choices from its config (without one, as for
+            command-line parsing before ``--ocio`` is known, they are free text checked by
+            :meth:`ReconstructSettings.validate`).
+    """
+    spaces = (*color.colorspaces(), AUTO) if color is not None else None
     return (
         Parameter(
             "model",
             str,
             DEFAULT_MODEL,
-            "reconstruction model",
+            "reconstruction model (see `hdr-plugin models`)",
             choices=tuple(spec.name for spec in list_models()),
         ),
         Parameter(
             "input_colorspace",
             str,
             DEFAULT_INPUT_SPACE,
-            "OCIO colourspace of the plate",
+            "OCIO colourspace of the plate (default: the file's tag, else sRGB); "
+            f"{AUTO} estimates the camera curve of a plate whose curve has no name",
             choices=spaces,
         ),
         Parameter(
@@ -100,13 +150,13 @@ def node_parameters(color: ColorContext) -> tuple[Parameter, ...]:
             str,
             DEFAULT_OUTPUT_SPACE,
             "OCIO colourspace written",
-            choices=spaces,
+            choices=spaces[:-1] if spaces else None,
         ),
         Parameter(
             "white_level",
             float,
             1.0,
-            "output value of SDR reference white (1.0 = 203 cd/m²)",
+            "output value of SDR reference white (1.0 = 203 cd/m², ITU-R BT.2408)",
             minimum=0.01,
             maximum=100.0,
         ),
@@ -119,9 +169,57 @@ def node_parameters(color: ColorContext) -> tuple[Parameter, ...]:
             maximum=0.999,
         ),
         Parameter("mix", float, 1.0, "0 = plain linearisation, 1 = full model", 0.0, 1.0),
+        Parameter("matte", str, None, "matte file or sequence limiting where the model applies"),
         Parameter("matte_channel", str, "A", "matte channel used as mask", choices=MATTE_CHANNELS),
         Parameter("matte_invert", bool, False, "reconstruct outside the matte instead"),
     )
+
+
+#: How a knob is spelled where it is not its own name: (command-line flags, Nuke knob).
+#: A Nuke knob of ``None`` is not a knob there (Nuke's matte is the node's mask input).
+_SPELLINGS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "model": (("-m", "--model"), "model"),
+    "input_colorspace": (("--input-colorspace",), "in_colorspace"),
+    "output_colorspace": (("--output-colorspace",), "out_colorspace"),
+    "matte": (("--matte",), None),
+    "matte_channel": (("--matte-channel",), "maskChannelInput"),
+    "matte_invert": (("--invert-matte",), "invert_mask"),
+}
+
+
+def parse_options(text: str | tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs (a sequence, or one comma-separated string) as model options.
+
+    Values stay strings; the model's :class:`Parameter` converts and checks them.
+
+    Raises:
+        ConfigError: a pair without ``=`` or without a name.
+    """
+    pairs = [p for p in text.split(",") if p.strip()] if isinstance(text, str) else list(text)
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(
+                f"model option {pair!r} must look like NAME=VALUE (e.g. peak_nits=1000)"
+            )
+        options[key.strip()] = value.strip()
+    return options
+
+
+def cli_flags(name: str) -> tuple[str, ...]:
+    """Command-line flags of knob ``name`` (``white_level`` -> ``--white-level``)."""
+    return _SPELLINGS.get(name, ((f"--{name.replace('_', '-')}",), name))[0]
+
+
+def host_knob(name: str) -> str | None:
+    """The Nuke-style host knob of knob ``name``, or ``None`` when the host has none."""
+    return _SPELLINGS.get(name, ((), name))[1]
+
+
+def settings_default(name: str) -> Any:
+    """The default of knob ``name`` in :class:`ReconstructSettings` (``None``: unset)."""
+    return {f.name: f.default for f in dataclasses.fields(ReconstructSettings)}[name]
 
 
 @dataclass
@@ -160,20 +258,9 @@ class ReconstructNode:
         self.settings = settings or ReconstructSettings()
         self.color = color or ColorContext.resolve()
         s = self.settings
+        self.model_options = s.validate(self.color)
         self.spec = get_spec(s.model)
-        options = dict(s.model_options)
-        if any(p.name == "mask_threshold" for p in self.spec.parameters):
-            # Models that blend by the highlight mask share the node's threshold knob.
-            options.setdefault("mask_threshold", s.mask_threshold)
-        for param in node_parameters(self.color):
-            value = getattr(s, param.name)
-            if param.name.endswith("colorspace"):
-                if value is not None and not (param.name == "input_colorspace" and value == AUTO):
-                    self.color.canonical(value, knob=param.name.replace("_", " "))
-            elif param.name != "model":
-                param.coerce(value)
-        self.model_options = self.spec.resolve_options(options)
-        self.model = create_model(s.model, self.color, options)
+        self.model = create_model(s.model, self.color, self.model_options)
         self._linear = self.model if s.model == "linear" else create_model("linear", self.color)
         self.output_colorspace = self.color.canonical(s.output_colorspace)
         self._curves = load_curve_estimator() if s.input_colorspace == AUTO else None
@@ -331,3 +418,10 @@ def load_curve_estimator():
     from hdr_plugin.models.camera_curve import load_estimator
 
     return load_estimator()
+
+
+def require_curve_estimator() -> None:
+    """Raise :class:`ModelError` when ``auto``'s estimator has no weights (no torch needed)."""
+    from hdr_plugin.models.camera_curve import require_weights
+
+    require_weights()

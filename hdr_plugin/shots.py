@@ -29,7 +29,7 @@ from typing import Any
 from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError, HdrPluginError
 from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES
-from hdr_plugin.node import ReconstructNode, ReconstructSettings
+from hdr_plugin.node import ReconstructSettings
 from hdr_plugin.render import RenderJob
 from hdr_plugin.sequence import parse_frames
 
@@ -180,7 +180,7 @@ def parse_shots(
     color = color or ColorContext.resolve()
     for shot in shots:
         try:
-            ReconstructNode(shot.settings, color)
+            shot.settings.validate(color)
         except HdrPluginError as exc:
             raise type(exc)(f"{path}: shot {shot.name!r}: {exc}") from exc
     return ShotConfig(path, tuple(shots))

@@ -48,7 +48,7 @@ class HostAdapter(ABC):
     def validate(self) -> str | None:
         """Check every knob through the core; report and return the error, or ``None``."""
         try:
-            ReconstructNode(self.settings(), self.color())
+            self.settings().validate(self.color())
         except HdrPluginError as exc:
             message = f"{self.host}: {exc}"
             self.report_error(message)

@@ -10,11 +10,11 @@ import time
 import numpy as np
 import pytest
 
+from hdr_plugin.batch import execute, plan
 from hdr_plugin.cli import main
 from hdr_plugin.errors import ConfigError, HdrPluginError
 from hdr_plugin.io import read_image
 from hdr_plugin.publish import publish
-from hdr_plugin.render import execute, plan
 from hdr_plugin.shots import load_shots, parse_shots, shots_from_otio
 from tests.conftest import SAMPLE_PLATES, gradient_plate, read_exr, write_image
 

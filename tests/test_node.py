@@ -1,5 +1,7 @@
 """ReconstructNode: the data path, knobs and their validation."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -130,20 +132,40 @@ def test_bad_knobs_fail_when_the_node_is_built(color, knobs, error, match):
         node(color, **knobs)
 
 
-def test_parameters_describe_every_knob_as_data(color):
+def test_parameters_describe_every_knob_of_the_settings(color):
     params = {p.name: p for p in node_parameters(color)}
-    assert set(params) == {
-        "model",
-        "input_colorspace",
-        "output_colorspace",
-        "white_level",
-        "mask_threshold",
-        "mix",
-        "matte_channel",
-        "matte_invert",
-    }
+    knobs = {f.name for f in dataclasses.fields(ReconstructSettings)} - {"model_options"}
+    assert set(params) == knobs
     assert "inverse-mobius" in params["model"].choices
     assert "Linear Rec.2020" in params["output_colorspace"].choices
+    assert "auto" in params["input_colorspace"].choices
+    assert "auto" not in params["output_colorspace"].choices
+
+
+def test_every_knob_has_one_spelling_per_host():
+    from hdr_plugin.cli import render_command
+    from hdr_plugin.node import cli_flags, host_knob
+
+    flags = {opt for option in render_command.params for opt in getattr(option, "opts", [])}
+    for param in node_parameters():
+        assert set(cli_flags(param.name)) <= flags, param.name
+    assert host_knob("input_colorspace") == "in_colorspace" and host_knob("matte") is None
+    assert cli_flags("matte_invert") == ("--invert-matte",)
+
+
+def test_settings_validate_without_building_the_model(color, monkeypatch):
+    import hdr_plugin.node as node_module
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("validate must not build a model")
+
+    monkeypatch.setattr(node_module, "create_model", no_build)
+    options = ReconstructSettings(model="inverse-mobius", model_options={"knee": "0.5"}).validate(
+        color
+    )
+    assert options["knee"] == 0.5
+    with pytest.raises(ConfigError, match="mix"):
+        ReconstructSettings(mix=2.0).validate(color)
 
 
 def test_provenance_names_model_spaces_and_knobs(color):

@@ -9,8 +9,14 @@ import numpy as np
 
 from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError
-from hdr_plugin.io import read_image
 from hdr_plugin.node import NodeOutput, ReconstructNode, ReconstructSettings
+from hdr_plugin.render import (
+    RenderJob,
+    hold_shot_statistics,
+    matte_files,
+    read_plate_frame,
+    render,
+)
 from hdr_plugin.sequence import FrameFile, expand_input
 
 
@@ -50,14 +56,19 @@ class ViewerController:
         self.shot_config, self.shot = shot_config, shot
         self.pattern = plate
         self.files: list[FrameFile] = expand_input(plate)
-        self.settings = settings or ReconstructSettings()
-        self.node = ReconstructNode(self.settings, self.color)
         self._cache: dict[int, Frame] = {}
+        self.set_settings(settings or ReconstructSettings())
 
     def set_settings(self, settings: ReconstructSettings) -> None:
-        """New knobs: validated by building the node; cached frames are dropped."""
+        """New knobs: validated by building the node; cached frames are dropped.
+
+        Whole-frame statistics (the ``auto`` camera curve, models' global parts) are held
+        at the middle frame, as a render holds them, so scrubbing does not flicker.
+        """
         node = ReconstructNode(settings, self.color)
-        self.settings, self.node = settings, node
+        mattes = matte_files(settings.matte, self.files) if settings.matte else None
+        hold_shot_statistics(node, self.files[len(self.files) // 2])
+        self.settings, self.node, self._mattes = settings, node, mattes
         self._cache.clear()
 
     @classmethod
@@ -88,23 +99,13 @@ class ViewerController:
         """Read and reconstruct frame ``index`` (cached until the knobs change)."""
         if index not in self._cache:
             item = self.files[index]
-            image = read_image(item.path, frame=item.frame)
-            matte = self._matte(index)
-            result = self.node.process_frame(image.rgb, matte, input_colorspace=image.colorspace)
-            self._cache[index] = Frame(image.rgb, result.input_colorspace, result, matte)
+            matte = self._mattes[index].path if self._mattes else None
+            image, weights = read_plate_frame(
+                item.path, item.frame, matte, self.settings.matte_channel
+            )
+            result = self.node.process_frame(image.rgb, weights, input_colorspace=image.colorspace)
+            self._cache[index] = Frame(image.rgb, result.input_colorspace, result, weights)
         return self._cache[index]
-
-    def _matte(self, index: int) -> np.ndarray | None:
-        if not self.settings.matte:
-            return None
-        from hdr_plugin.masks import matte_from_pixels
-        from hdr_plugin.render import _matte_files
-
-        item = _matte_files(self.settings.matte, self.files)[index]
-        image = read_image(item.path, frame=item.frame)
-        return matte_from_pixels(
-            image.pixels, image.channels, self.settings.matte_channel, source=item.path
-        )
 
     def render_sequence(self, output: str | Path, *, cancelled=lambda: False, progress=None):
         """Render every frame to EXR through the core; ``cancelled()`` is checked per frame.
@@ -112,8 +113,6 @@ class ViewerController:
         Raises:
             Cancelled: the user cancelled; frames written so far are complete files.
         """
-        from hdr_plugin.render import RenderJob, render
-
         total = len(self.files)
 
         def on_frame(index: int, _path) -> None:

@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from hdr_plugin.errors import HdrPluginError
 from hdr_plugin.models import has_weights, list_models
-from hdr_plugin.node import ReconstructSettings, node_parameters
+from hdr_plugin.node import ReconstructSettings, node_parameters, parse_options
 from hdr_plugin.ui.controller import Cancelled, Frame, ViewerController
 from hdr_plugin.ui.viewer_state import ViewerState, compose, probe
 
@@ -50,6 +50,10 @@ class PanelWidget(QtWidgets.QWidget):
                 editor = QtWidgets.QCheckBox()
                 editor.setChecked(bool(value))
                 editor.toggled.connect(self._changed)
+            elif param.type is str:  # a path (the matte): applied when editing finishes
+                editor = QtWidgets.QLineEdit(value or "")
+                editor.setPlaceholderText("none")
+                editor.editingFinished.connect(self._changed)
             else:
                 editor = QtWidgets.QDoubleSpinBox()
                 editor.setRange(param.minimum or 0.0, param.maximum or 1e6)
@@ -60,6 +64,11 @@ class PanelWidget(QtWidgets.QWidget):
             editor.setToolTip(param.description)
             self.editors[param.name] = editor
             layout.addRow(param.name.replace("_", " "), editor)
+        self.options = QtWidgets.QLineEdit(_format_options(settings.model_options))
+        self.options.setPlaceholderText("NAME=VALUE, ... (see hdr-plugin models)")
+        self.options.setToolTip("model options, e.g. peak_nits=1000 or device=cpu")
+        self.options.editingFinished.connect(self._changed)
+        layout.addRow("model options", self.options)
         if controller.shot is not None:
             self.save_button = QtWidgets.QPushButton(f"Save to shot {controller.shot}")
             self.save_button.clicked.connect(self.save_to_shot)
@@ -83,19 +92,26 @@ class PanelWidget(QtWidgets.QWidget):
                 values[name] = editor.currentText()
             elif isinstance(editor, QtWidgets.QCheckBox):
                 values[name] = editor.isChecked()
+            elif isinstance(editor, QtWidgets.QLineEdit):
+                values[name] = editor.text().strip() or None
             else:
                 values[name] = editor.value()
+        values["model_options"] = parse_options(self.options.text())
         return self.controller.settings.replace(**values)
 
     def _changed(self, *_args) -> None:
-        settings = self.current_settings()
         try:
+            settings = self.current_settings()
             self.controller.set_settings(settings)
         except HdrPluginError as exc:
             self.error.setText(str(exc))
             return
         self.error.setText("")
         self.settingsChanged.emit(settings)
+
+
+def _format_options(options: dict) -> str:
+    return ", ".join(f"{name}={value}" for name, value in options.items())
 
 
 class ViewerWidget(QtWidgets.QWidget):

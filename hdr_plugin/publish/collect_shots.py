@@ -18,7 +18,7 @@ class CollectShots(pyblish.api.ContextPlugin):
     label = "Collect shots"
 
     def process(self, context):
-        from hdr_plugin.render import plan
+        from hdr_plugin.batch import plan
         from hdr_plugin.shots import load_shots
 
         color = ColorContext.resolve(context.data.get("ocioConfig"))

@@ -15,7 +15,7 @@ class ExtractHDR(pyblish.api.InstancePlugin):
     label = "Extract HDR"
 
     def process(self, instance):
-        from hdr_plugin.render import execute
+        from hdr_plugin.batch import execute
 
         context = instance.context
         results = execute(

@@ -23,8 +23,8 @@ import nuke
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, ColorContext, resolve_config_path
 from hdr_plugin.errors import ConfigError, HdrPluginError, ModelError
 from hdr_plugin.host_adapters.base import HostAdapter
-from hdr_plugin.models import DEFAULT_MODEL, has_weights, list_models, network_models
-from hdr_plugin.node import ReconstructSettings
+from hdr_plugin.models import network_models
+from hdr_plugin.node import AUTO, ReconstructSettings, host_knob, node_parameters
 
 #: The Nuke Python API this adapter uses (name here -> Nuke documentation name).
 NUKE_API = {
@@ -44,6 +44,26 @@ NUKE_API = {
 }
 NODE_CLASS = "HDRReconstruct"
 _CHANNELS = {"rgba.alpha": "A", "rgba.red": "R", "rgba.green": "G", "rgba.blue": "B"}
+#: knob name -> this host's knob, for every node knob the host shows (not the matte: that is
+#: the node's mask input).
+_KNOBS = {p.name: host_knob(p.name) for p in node_parameters() if host_knob(p.name)}
+_TYPES = {p.name: p.type for p in node_parameters()}
+
+
+def _to_host(name: str, value):
+    """A knob value as the host knob holds it (Nuke channel names for the matte channel)."""
+    if name == "matte_channel":
+        return {v: k for k, v in _CHANNELS.items()}.get(value, "rgba.alpha")
+    return value
+
+
+def _from_host(name: str, value):
+    """A host knob value as the core's knob (``float`` for Double_Knobs, channel letters)."""
+    if name == "matte_channel":
+        return _CHANNELS.get(value, "A")
+    return _TYPES[name](value)
+
+
 _KNOB_CHANGED = "import hdr_plugin.host_adapters.nuke.node as n; n.knob_changed()"
 _RENDER = "import hdr_plugin.host_adapters.nuke.node as n; n.NukeAdapter(nuke.thisNode()).render()"
 _INFERENCE = (
@@ -72,18 +92,22 @@ def create() -> nuke.Node:
     output.setInput(0, plate)
     group.end()
 
-    spaces = color.colorspaces()
-    defaults = ReconstructSettings()
-    knobs = [
-        nuke.Tab_Knob("hdr", "HDR Reconstruct"),
-        nuke.Enumeration_Knob("model", "model", [spec.name for spec in list_models()]),
-        nuke.Enumeration_Knob("in_colorspace", "input colorspace", spaces),
-        nuke.Enumeration_Knob("out_colorspace", "output colorspace", spaces),
-        nuke.Double_Knob("white_level", "white level"),
-        nuke.Double_Knob("mask_threshold", "mask threshold"),
-        nuke.Channel_Knob("maskChannelInput", "mask"),
-        nuke.Boolean_Knob("invert_mask", "invert"),
-        nuke.Double_Knob("mix", "mix"),
+    knobs = [nuke.Tab_Knob("hdr", "HDR Reconstruct")]
+    for param in node_parameters(color):
+        name, label = host_knob(param.name), param.name.replace("_", " ")
+        if name is None:
+            continue
+        if param.name == "matte_channel":  # Nuke picks a channel of the mask input
+            knob = nuke.Channel_Knob(name, "mask")
+        elif param.choices is not None:
+            knob = nuke.Enumeration_Knob(name, label, list(param.choices))
+        elif param.type is bool:
+            knob = nuke.Boolean_Knob(name, label)
+        else:
+            knob = nuke.Double_Knob(name, label)
+        knob.setValue(_to_host(param.name, param.default))
+        knobs.append(knob)
+    knobs += [
         nuke.File_Knob("shot_config", "shot config"),
         nuke.String_Knob("shot", "shot"),
         nuke.File_Knob("output", "output"),
@@ -93,13 +117,7 @@ def create() -> nuke.Node:
     ]
     for knob in knobs:
         group.addKnob(knob)
-    group["model"].setValue(DEFAULT_MODEL)
     group["in_colorspace"].setValue(color.canonical(DEFAULT_INPUT_SPACE))
-    group["out_colorspace"].setValue(defaults.output_colorspace)
-    group["white_level"].setValue(defaults.white_level)
-    group["mask_threshold"].setValue(defaults.mask_threshold)
-    group["maskChannelInput"].setValue("rgba.alpha")
-    group["mix"].setValue(defaults.mix)
     group["output"].setValue("renders/hdr/hdr.####.exr")
     group["knobChanged"].setValue(_KNOB_CHANGED)
     return group
@@ -111,8 +129,7 @@ def knob_changed() -> None:
     adapter = NukeAdapter(node)
     if knob.name() in {"shot", "shot_config"}:
         adapter.apply_shot()
-    if knob.name() in {"model", "in_colorspace", "out_colorspace", "white_level",
-                       "mask_threshold", "mix", "shot", "shot_config"}:  # fmt: skip
+    if knob.name() in {*_KNOBS.values(), "shot", "shot_config"}:
         adapter.validate()
 
 
@@ -134,18 +151,8 @@ class NukeAdapter(HostAdapter):
     def settings(self) -> ReconstructSettings:
         n = self.node
         mask = _upstream_read(n, 1)
-        channel = n["maskChannelInput"].value()
-        return ReconstructSettings(
-            model=n["model"].value(),
-            input_colorspace=n["in_colorspace"].value(),
-            output_colorspace=n["out_colorspace"].value(),
-            white_level=float(n["white_level"].value()),
-            mask_threshold=float(n["mask_threshold"].value()),
-            mix=float(n["mix"].value()),
-            matte=mask["file"].value() if mask is not None else None,
-            matte_channel=_CHANNELS.get(channel, "A"),
-            matte_invert=bool(n["invert_mask"].value()),
-        )
+        values = {name: _from_host(name, n[knob].value()) for name, knob in _KNOBS.items()}
+        return ReconstructSettings(**values, matte=mask["file"].value() if mask else None)
 
     def color(self) -> ColorContext:
         return ColorContext(host_ocio_config())
@@ -172,11 +179,6 @@ class NukeAdapter(HostAdapter):
 
     def validate(self) -> str | None:
         message = super().validate()
-        spec_name = self.node["model"].value()
-        specs = {spec.name: spec for spec in list_models()}
-        if message is None and spec_name in specs and not has_weights(specs[spec_name]):
-            message = f"{NODE_CLASS}: model {spec_name!r} has no trained weights"
-            self.report_error(message)
         if message is None:
             self.node["status"].setValue("ok")
         return message
@@ -193,15 +195,13 @@ class NukeAdapter(HostAdapter):
         except HdrPluginError as exc:
             self.report_error(f"{NODE_CLASS}: {exc}")
             return
-        s, n = shot.settings, self.node
-        n["model"].setValue(s.model)
-        if s.input_colorspace:
-            n["in_colorspace"].setValue(self.color().canonical(s.input_colorspace))
-        n["out_colorspace"].setValue(self.color().canonical(s.output_colorspace))
-        for knob in ("white_level", "mask_threshold", "mix"):
-            n[knob].setValue(getattr(s, knob))
-        n["invert_mask"].setValue(s.matte_invert)
-        n["output"].setValue(shot.job.output)
+        for name, knob in _KNOBS.items():
+            value = getattr(shot.settings, name)
+            if name.endswith("colorspace") and value not in (None, AUTO):
+                value = self.color().canonical(value)
+            if value is not None:
+                self.node[knob].setValue(_to_host(name, value))
+        self.node["output"].setValue(shot.job.output)
 
     def show_result(self, pattern: str, frames: list[int | None]) -> None:
         """Put a Read of the rendered EXRs inside the Group, feeding its Output."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy as np
 from hdr_plugin.errors import ModelError
 from hdr_plugin.models.crf import SAMPLES, camera_curves, invert_curve
 from hdr_plugin.models.engine.networks import register_package
+from hdr_plugin.models.engine.weights import WEIGHTS_ENV, weights_dir
 
 #: Short edge of the proxy the classifier sees, pixels.
 PROXY_EDGE = 192
@@ -114,14 +116,25 @@ def load_estimator() -> Estimator:
     from hdr_plugin.inference import select_device
     from hdr_plugin.models.camera_curve.arch import CameraCurveEstimator, CurveNet
     from hdr_plugin.models.engine.weights import (
-        WEIGHTS_ENV,
         apply_state_dict,
         file_hash,
         load_state_dict,
         read_card,
-        weights_dir,
     )
 
+    path = require_weights()
+    card = read_card(path)
+    net = CurveNet(**card.get("architecture", {}))
+    apply_state_dict(net, load_state_dict(path), source=str(path))
+    return CameraCurveEstimator(net, weights_hash=file_hash(path), device=select_device(None))
+
+
+def require_weights() -> Path:
+    """The estimator's weights file.
+
+    Raises:
+        ModelError: it is missing (``auto`` then cannot be used).
+    """
     path = weights_dir() / WEIGHTS_FILE
     if not path.is_file():
         raise ModelError(
@@ -129,7 +142,4 @@ def load_estimator() -> Estimator:
             f"name the plate's colourspace instead, or point ${WEIGHTS_ENV} at a folder "
             "holding the weights"
         )
-    card = read_card(path)
-    net = CurveNet(**card.get("architecture", {}))
-    apply_state_dict(net, load_state_dict(path), source=str(path))
-    return CameraCurveEstimator(net, weights_hash=file_hash(path), device=select_device(None))
+    return path
