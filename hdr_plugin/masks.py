@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hdr_plugin.constants import LUMA_REC709
 from hdr_plugin.errors import ConfigError, PlateError
 
 #: Threshold τ of the soft highlight mask (display-encoded code value).
@@ -85,7 +86,7 @@ def matte_from_pixels(
     elif channel == "Y":
         if pixels.shape[-1] < 3:
             raise PlateError(f"matte {source}: channel Y needs R, G, B; it has {channels}")
-        matte = pixels[..., :3] @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+        matte = pixels[..., :3] @ LUMA_REC709
     else:
         names = [name.split(".")[-1].upper() for name in channels]
         if channel not in names:

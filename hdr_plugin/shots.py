@@ -32,10 +32,19 @@ from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES
 from hdr_plugin.node import ReconstructSettings
 from hdr_plugin.render import RenderJob
 from hdr_plugin.sequence import parse_frames
+from hdr_plugin.validation import check_values, field_types
 
 _SETTINGS_KEYS = {f.name for f in dataclasses.fields(ReconstructSettings)}
 _JOB_KEYS = {"plate", "frames", "output", "pixel_type", "compression", "write_masks"}
 KNOWN_KEYS = frozenset({"name"} | _SETTINGS_KEYS | _JOB_KEYS)
+#: Each key's type: the annotation of the field it fills (``plate`` fills RenderJob.input).
+_KEY_TYPES = {
+    **{k: v for k, v in field_types(RenderJob).items() if k in _JOB_KEYS},
+    "plate": str,
+    "frames": str,
+    "matte": str,
+    **{k: v for k, v in field_types(ReconstructSettings).items() if k != "matte"},
+}
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -72,12 +81,6 @@ class ShotConfig:
         return [known[n] for n in names]
 
 
-def _check_type(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> None:
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ConfigError(f"{where}: key {key!r} must be {names}, got {value!r}")
-
-
 def _resolve(base: Path, value: str) -> str:
     path = Path(value)
     return str(path if path.is_absolute() else base / path)
@@ -92,8 +95,7 @@ def _shot(where: str, entry: Mapping[str, Any], defaults: Mapping[str, Any], bas
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {sorted(KNOWN_KEYS)}")
     for source, table in (("[defaults]", defaults), (where, entry)):
-        if "model_options" in table:
-            _check_type(source, "model_options", table["model_options"], dict)
+        check_values(source, table, _KEY_TYPES)
     merged = {**defaults, **entry}
     merged["model_options"] = {
         **defaults.get("model_options", {}),
@@ -102,16 +104,7 @@ def _shot(where: str, entry: Mapping[str, Any], defaults: Mapping[str, Any], bas
     for key in ("plate", "output"):
         if key not in merged:
             raise ConfigError(f"{where}: missing key {key!r}")
-        _check_type(where, key, merged[key], str)
-    for key in ("model", "input_colorspace", "output_colorspace", "matte", "matte_channel"):
-        if key in merged:
-            _check_type(where, key, merged[key], str)
-    for key in ("white_level", "mask_threshold", "mix"):
-        if key in merged:
-            _check_type(where, key, merged[key], (int, float))
-    _check_type(where, "model_options", merged["model_options"], dict)
     if "frames" in merged:
-        _check_type(where, "frames", merged["frames"], str)
         try:
             parse_frames(merged["frames"])
         except ConfigError as exc:

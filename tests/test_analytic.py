@@ -63,7 +63,7 @@ def test_bt2446a_inverse_against_its_forward_on_colours():
     rng = np.random.default_rng(2)
     sdr = rng.uniform(0.2, 0.95, size=(500, 3))
     back = A.tonemap_BT2446A(A.tonemap_inverse_BT2446A(sdr) / 1000.0)
-    luma = A.WEIGHTS_REC2020.astype(float)
+    luma = A.LUMA_REC2020.astype(float)
     np.testing.assert_allclose(back @ luma, sdr @ luma, rtol=0.2)
 
 

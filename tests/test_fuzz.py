@@ -6,9 +6,11 @@ types; nothing else escapes.
 
 import string
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import HdrPluginError
 from hdr_plugin.io import read_image
 from hdr_plugin.shots import parse_shots
@@ -47,9 +49,11 @@ def test_plate_reader_never_crashes(tmp_path_factory, case):
     path.write_bytes(bytes(data))
     try:
         image = read_image(path)
-    except HdrPluginError:
-        return
-    assert image.pixels.ndim == 3
+    except HdrPluginError as exc:  # a clear one-line error naming the file
+        assert path.name in str(exc) and "\n" not in str(exc)
+    else:  # or a well-formed image
+        assert image.pixels.ndim == 3 and image.pixels.dtype == np.float32
+        assert image.pixels.shape[-1] == len(image.channels)
 
 
 KEYS = ["name", "plate", "output", "model", "frames", "mix", "white_level", "matte",
@@ -82,9 +86,13 @@ def shot_configs(draw):
 @given(text=shot_configs())
 def test_shot_config_parser_never_crashes(text):
     try:
-        parse_shots(text, "fuzz.toml")
-    except HdrPluginError:
-        pass
+        config = parse_shots(text, "fuzz.toml")
+    except HdrPluginError as exc:  # a clear one-line error naming the file
+        assert "fuzz.toml" in str(exc) and "\n" not in str(exc)
+    else:  # or shots whose every knob is valid
+        assert config.shots
+        for shot in config.shots:
+            shot.settings.validate(ColorContext.resolve())
 
 
 def test_regression_exr_header_with_undecodable_error_text(tmp_path):
@@ -94,9 +102,12 @@ def test_regression_exr_header_with_undecodable_error_text(tmp_path):
     data[4260 % len(data)] ^= 0xFF
     path.write_bytes(bytes(data))
     try:
-        read_image(path)
+        image = read_image(path)
     except HdrPluginError as exc:
         assert "p.exr" in str(exc)
+        str(exc).encode("utf-8")  # the message itself is valid text
+    else:
+        assert image.pixels.shape == (16, 16, 3)
 
 
 def test_regression_model_options_must_be_a_table():

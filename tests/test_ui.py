@@ -91,8 +91,22 @@ def test_bad_knob_is_shown_in_the_panel(qtbot, window):
     window.panel.editors["output_colorspace"].setCurrentText("Raw")
     window.panel.editors["mask_threshold"].setValue(0.999)
     assert window.panel.error.text() == ""  # valid values pass
-    window.panel.editors["white_level"].setValue(0.0)  # below the knob's minimum of 0.01
-    assert window.panel.editors["white_level"].value() == pytest.approx(0.01)
+    before = window.controller.settings
+    window.panel.editors["model"].setCurrentText("inverse-mobius")
+    window.panel.options.setText("knee=7")  # outside the model's range
+    window.panel.options.editingFinished.emit()
+    assert "knee" in window.panel.error.text()
+    assert window.controller.settings.model_options == before.model_options  # not applied
+    window.panel.options.setText("knee=0.5")
+    window.panel.options.editingFinished.emit()
+    assert window.panel.error.text() == ""
+    assert window.controller.settings.model_options == {"knee": "0.5"}
+
+
+def test_panel_sets_the_matte_path(qtbot, window, tmp_path):
+    window.panel.editors["matte"].setText(str(tmp_path / "missing.####.png"))
+    window.panel.editors["matte"].editingFinished.emit()
+    assert "missing" in window.panel.error.text()
 
 
 def test_wipe_overlays_and_display_controls(window):

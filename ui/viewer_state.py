@@ -15,6 +15,7 @@ import numpy as np
 import PyOpenColorIO as ocio
 
 from hdr_plugin.color import WORKING_SPACE, ColorContext
+from hdr_plugin.constants import LUMA_REC2020
 
 #: False-colour stops relative to 18 % grey: (upper bound in stops, RGB colour).
 FALSE_COLOUR = (
@@ -88,7 +89,7 @@ def to_display(rgb: np.ndarray, color: ColorContext, state: ViewerState, source:
 
 def false_colour(hdr: np.ndarray, exposure: float = 0.0) -> np.ndarray:
     """(H, W, 3) false-colour image of scene-linear Rec.2020 luminance stops around 18 %."""
-    luminance = hdr @ np.array([0.2627, 0.6780, 0.0593], np.float32) * 2.0**exposure
+    luminance = hdr @ LUMA_REC2020 * 2.0**exposure
     stops = np.log2(np.maximum(luminance, 1e-6) / 0.18)
     out = np.zeros((*hdr.shape[:2], 3), np.float32)
     lower = -np.inf
@@ -153,7 +154,7 @@ def probe(plate: np.ndarray, hdr: np.ndarray, x: int, y: int) -> Probe | None:
     if not (0 <= x < width and 0 <= y < height):
         return None
     linear = hdr[y, x]
-    luminance = float(linear @ np.array([0.2627, 0.6780, 0.0593], np.float32))
+    luminance = float(linear @ LUMA_REC2020)
     return Probe(
         x,
         y,

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hdr_plugin.color import WORKING_SPACE, ColorContext
+from hdr_plugin.constants import LUMA_REC2020
 from hdr_plugin.errors import ConfigError, PlateError
 from hdr_plugin.io import read_image
 from hdr_plugin.sequence import expand_input
@@ -202,7 +203,7 @@ def native_pairs(
 def alignment(sdr: np.ndarray, hdr: np.ndarray, color: ColorContext) -> float:
     """Correlation of log-luminance gradients of an SDR frame and an HDR frame (1 = aligned)."""
     linear = color.convert(sdr, "srgb", WORKING_SPACE)
-    weights = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
+    weights = LUMA_REC2020
     a = np.log(linear @ weights + 1e-3)
     b = np.log(np.minimum(hdr @ weights, (linear @ weights).max() + 1e-3) + 1e-3)
     ga = np.concatenate([np.diff(a, axis=0).ravel(), np.diff(a, axis=1).ravel()])

@@ -8,51 +8,13 @@ from __future__ import annotations
 import os
 
 import torch
-import torch.nn.functional as F
 
-from hdr_plugin.train.metrics import (
-    PU21_BANDING_GLARE,
-    PU21_MAX_NITS,
-    PU21_MIN_NITS,
-    REFERENCE_WHITE_NITS,
-)
-
-
-def _gaussian_window(size: int, sigma: float, channels: int, device, dtype) -> torch.Tensor:
-    coords = torch.arange(size, device=device, dtype=dtype) - (size - 1) / 2
-    g = torch.exp(-(coords**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).expand(channels, 1, size, size).contiguous()
-
-
-def ssim(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    data_range: float = 1.0,
-    window: int = 11,
-    sigma: float = 1.5,
-) -> torch.Tensor:
-    """Mean SSIM (Wang et al., IEEE TIP 2004) with an 11x11 Gaussian window, sigma 1.5.
-
-    Computed per channel over valid windows (no padding), averaged.
-    """
-    channels = x.shape[1]
-    kernel = _gaussian_window(window, sigma, channels, x.device, x.dtype)
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    mu_x = F.conv2d(x, kernel, groups=channels)
-    mu_y = F.conv2d(y, kernel, groups=channels)
-    sxx = F.conv2d(x * x, kernel, groups=channels) - mu_x**2
-    syy = F.conv2d(y * y, kernel, groups=channels) - mu_y**2
-    sxy = F.conv2d(x * y, kernel, groups=channels) - mu_x * mu_y
-    value = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / (
-        (mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2)
-    )
-    return value.mean()
+from hdr_plugin.constants import REFERENCE_WHITE_NITS
+from hdr_plugin.train.metrics import PU21_BANDING_GLARE, PU21_MAX_NITS, PU21_MIN_NITS, ssim
 
 
 def ssim_loss(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
-    """1 - SSIM."""
+    """1 - SSIM (:func:`hdr_plugin.train.metrics.ssim`, the metric's own SSIM)."""
     return 1.0 - ssim(x, y, data_range=data_range)
 
 

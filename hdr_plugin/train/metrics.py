@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hdr_plugin.constants import CLIP_CODE, REFERENCE_WHITE_NITS
 from hdr_plugin.masks import max_rgb
 
-REFERENCE_WHITE_NITS = 203.0
+if TYPE_CHECKING:
+    import torch
+
 PU21_BANDING_GLARE = (
     0.353487901,
     0.3734658629,
@@ -53,7 +57,7 @@ def well_exposed(sdr: np.ndarray, low: float = 0.1, high: float = 0.9) -> np.nda
     return (sdr.min(axis=-1) > low) & (max_rgb(sdr) < high)
 
 
-def clipped_region(sdr: np.ndarray, threshold: float = 254.0 / 255.0) -> np.ndarray:
+def clipped_region(sdr: np.ndarray, threshold: float = CLIP_CODE) -> np.ndarray:
     """(H, W) pixels of an SDR plate with any channel at the clipping level."""
     return max_rgb(sdr) >= threshold
 
@@ -84,30 +88,29 @@ def log_psnr(test: np.ndarray, reference: np.ndarray, eps: float = 1e-5) -> floa
     return psnr(a, b, float(b.max() - b.min()))
 
 
-def _gaussian_blur(x: np.ndarray, sigma: float = 1.5, radius: int = 5) -> np.ndarray:
-    from scipy.ndimage import gaussian_filter
+def ssim(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+    """Mean SSIM of (N, C, H, W) tensors (Wang et al., IEEE TIP 2004), differentiable.
 
-    return gaussian_filter(x, sigma=sigma, truncate=radius / sigma, mode="reflect")
+    ``pytorch_msssim``'s implementation: an 11x11 Gaussian window (sigma 1.5) over valid
+    windows, averaged over channels and images. The loss (``1 - ssim``) and the metric are
+    this one function.
+    """
+    from pytorch_msssim import ssim as _ssim
 
-
-def ssim(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
-    """Mean SSIM of 2-D arrays (Gaussian window 11, sigma 1.5)."""
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    mu_a, mu_b = _gaussian_blur(a), _gaussian_blur(b)
-    saa = _gaussian_blur(a * a) - mu_a**2
-    sbb = _gaussian_blur(b * b) - mu_b**2
-    sab = _gaussian_blur(a * b) - mu_a * mu_b
-    value = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / (
-        (mu_a**2 + mu_b**2 + c1) * (saa + sbb + c2)
-    )
-    return float(value.mean())
+    return _ssim(x, y, data_range=data_range, size_average=True)
 
 
 def pu21_ssim(test: np.ndarray, reference: np.ndarray) -> float:
     """SSIM on PU21-encoded values, averaged over the RGB channels."""
-    a = pu21_encode(np.maximum(test, 0) * REFERENCE_WHITE_NITS)
-    b = pu21_encode(np.maximum(reference, 0) * REFERENCE_WHITE_NITS)
-    return float(np.mean([ssim(a[..., c], b[..., c], PU21_PEAK) for c in range(3)]))
+    import torch
+
+    a, b = (
+        torch.from_numpy(pu21_encode(np.maximum(image, 0) * REFERENCE_WHITE_NITS))
+        .permute(2, 0, 1)[None]
+        .contiguous()
+        for image in (test, reference)
+    )
+    return float(ssim(a, b, data_range=PU21_PEAK))
 
 
 def has_flip() -> bool:

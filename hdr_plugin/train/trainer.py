@@ -38,6 +38,7 @@ from hdr_plugin.train import losses
 from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_view
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pair, Pipeline, synthesize
 from hdr_plugin.train.metrics import score
+from hdr_plugin.validation import check_values, field_types
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hdr"
 
@@ -116,6 +117,7 @@ class TrainConfig:
         unknown = sorted(set(values) - names)
         if unknown:
             raise ConfigError(f"training config: unknown key {unknown[0]!r}; keys: {sorted(names)}")
+        check_values(f"training config {path or ''}".strip(), values, field_types(cls))
         if values.get("model") not in learned_models():
             raise ConfigError(
                 f"training config: model {values.get('model')!r}; one of {learned_models()}"
@@ -146,22 +148,24 @@ def build_network(config: TrainConfig) -> torch.nn.Module:
     return architecture(config.model)(**config.architecture)
 
 
-def _to_tensor(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
+def to_tensor(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
+    """(H, W, C) arrays of one size -> an (N, C, H, W) tensor on ``device``."""
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous().to(device)
 
 
 def _batch(pairs: list[Pair], device: torch.device) -> dict[str, torch.Tensor]:
     return {
-        "sdr": _to_tensor([p.sdr for p in pairs], device),
-        "hdr": _to_tensor([p.hdr for p in pairs], device),
-        "hdr709": _to_tensor([p.hdr709 for p in pairs], device),
-        "sdr_continuous": _to_tensor([p.sdr_continuous for p in pairs], device),
-        "linear_clipped": _to_tensor([p.linear_clipped for p in pairs], device),
+        "sdr": to_tensor([p.sdr for p in pairs], device),
+        "hdr": to_tensor([p.hdr for p in pairs], device),
+        "hdr709": to_tensor([p.hdr709 for p in pairs], device),
+        "sdr_continuous": to_tensor([p.sdr_continuous for p in pairs], device),
+        "linear_clipped": to_tensor([p.linear_clipped for p in pairs], device),
         "inverse_curve": torch.from_numpy(np.stack([p.inverse_curve for p in pairs])).to(device),
     }
 
 
-def _lr(config: TrainConfig, step: int) -> float:
+def scheduled_lr(config: TrainConfig, step: int) -> float:
+    """Learning rate at ``step``: linear warm-up over 2 %, then cosine decay to a tenth."""
     warmup = max(1, config.steps // 50)
     if step < warmup:
         return config.lr * (step + 1) / warmup
@@ -287,7 +291,7 @@ class Trainer:
 
     def learning_rate(self) -> float:
         """This step's learning rate: linear warm-up, then cosine decay to a tenth."""
-        return _lr(self.config, self.step)
+        return scheduled_lr(self.config, self.step)
 
     def inference_model(self) -> Any:
         """The model as it renders, on a copy of the network (float32)."""

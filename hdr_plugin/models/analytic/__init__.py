@@ -17,13 +17,10 @@ from collections.abc import Callable
 import numpy as np
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, LINEAR_REC709, WORKING_SPACE, ColorContext
+from hdr_plugin.constants import LUMA_REC709, LUMA_REC2020, REFERENCE_WHITE_NITS
 from hdr_plugin.masks import max_rgb
 from hdr_plugin.models.engine.registry import ModelSpec, Parameter, register_model
 
-#: ITU-R BT.2408 HDR reference white, cd/m²: scene-linear 1.0.
-REFERENCE_WHITE_NITS = 203.0
-WEIGHTS_REC709 = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
-WEIGHTS_REC2020 = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
 _EPS = 1e-8
 
 
@@ -140,12 +137,12 @@ def tonemap_inverse_Mobius(display: np.ndarray, peak: float, knee: float = 0.3) 
 
 # --- Report ITU-R BT.2446-1, Method A -------------------------------------------------------
 
-_KR, _KB = 0.2627, 0.0593
+_KR, _KB = float(LUMA_REC2020[0]), float(LUMA_REC2020[2])
 _CB_SCALE, _CR_SCALE = 1.8814, 1.4746
 
 
 def _to_ycbcr(rgb_prime: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    y = rgb_prime @ WEIGHTS_REC2020.astype(rgb_prime.dtype)
+    y = rgb_prime @ LUMA_REC2020.astype(rgb_prime.dtype)
     return y, (rgb_prime[..., 2] - y) / _CB_SCALE, (rgb_prime[..., 0] - y) / _CR_SCALE
 
 
@@ -247,7 +244,7 @@ def tonemap_BT2446C(hdr: np.ndarray, alpha: float = 0.05) -> np.ndarray:
     """
     k1, k2, k3, k4, y_hdr_ip = _bt2446c_constants()
     rgb = _crosstalk(np.maximum(_float(hdr), 0.0), alpha)
-    y = rgb @ WEIGHTS_REC2020.astype(rgb.dtype)
+    y = rgb @ LUMA_REC2020.astype(rgb.dtype)
     y_sdr = np.where(y < y_hdr_ip, k1 * y, k2 * np.log(np.maximum(y / y_hdr_ip - k3, _EPS)) + k4)
     return _crosstalk_inverse(_ratio_scale(rgb, y, y_sdr), alpha)
 
@@ -264,7 +261,7 @@ def tonemap_inverse_BT2446C(sdr: np.ndarray, alpha: float = 0.05) -> np.ndarray:
     """
     k1, k2, k3, k4, y_hdr_ip = _bt2446c_constants()
     rgb = _crosstalk(np.maximum(_float(sdr), 0.0), alpha)
-    y = rgb @ WEIGHTS_REC2020.astype(rgb.dtype)
+    y = rgb @ LUMA_REC2020.astype(rgb.dtype)
     y_hdr = np.where(y < k1 * y_hdr_ip, y / k1, y_hdr_ip * (np.exp((y - k4) / k2) + k3))
     return _crosstalk_inverse(_ratio_scale(rgb, y, y_hdr), alpha)
 
@@ -352,7 +349,7 @@ def _inverse_reinhard(color: ColorContext, *, peak_nits: float) -> AnalyticOpera
     white = peak_nits / REFERENCE_WHITE_NITS
 
     def expand(rgb: np.ndarray) -> np.ndarray:
-        lum = rgb @ WEIGHTS_REC709
+        lum = rgb @ LUMA_REC709
         return _ratio_scale(rgb, lum, tonemap_inverse_Reinhard(lum, white))
 
     return AnalyticOperator(INVERSE_REINHARD, color, LINEAR_REC709, expand)

@@ -7,7 +7,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hdr_plugin.models.camera_curve import HISTOGRAM_BINS, PROXY_EDGE, CurveEstimate, decide
+from hdr_plugin.models.camera_curve.decision import (
+    HISTOGRAM_BINS,
+    PROXY_EDGE,
+    CurveEstimate,
+    decide,
+)
 from hdr_plugin.models.engine.networks import network
 
 

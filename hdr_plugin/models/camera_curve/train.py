@@ -27,7 +27,7 @@ from hdr_plugin.models.camera_curve.arch import CameraCurveEstimator, proxy
 from hdr_plugin.models.engine.weights import save_weights
 from hdr_plugin.train.data import load_hdr, random_view
 from hdr_plugin.train.degrade import Pipeline, synthesize
-from hdr_plugin.train.trainer import Trainer, _to_tensor, build_network, register_trainer
+from hdr_plugin.train.trainer import Trainer, build_network, register_trainer, to_tensor
 
 
 def draw_curve(rng: np.random.Generator) -> int:
@@ -63,7 +63,7 @@ class CameraCurveTrainer(Trainer):
             codes.append(proxy(pair.sdr)[0].permute(1, 2, 0).numpy())
             labels.append(label)
         return {
-            "code": _to_tensor(codes, self.device),
+            "code": to_tensor(codes, self.device),
             "label": torch.tensor(labels, device=self.device),
         }
 

@@ -11,7 +11,8 @@ import math
 
 import torch
 
-REFERENCE_WHITE_NITS = 203.0
+from hdr_plugin.constants import REFERENCE_WHITE_NITS
+
 _M1 = 2610.0 / 16384.0
 _M2 = 2523.0 / 4096.0 * 128.0
 _C1 = 3424.0 / 4096.0

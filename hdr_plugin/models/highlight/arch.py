@@ -34,11 +34,10 @@ import torch.nn.functional as F
 from scipy.ndimage import distance_transform_edt, gaussian_filter, map_coordinates
 from torch import nn
 
+from hdr_plugin.constants import CLIP_CODE
 from hdr_plugin.masks import max_rgb
 from hdr_plugin.models.engine.networks import network
 
-#: Code value at which a channel counts as clipped (one 8-bit step below 1.0).
-CLIP_CODE = 254.0 / 255.0
 #: Short edge of the proxy the features are computed on, pixels.
 PROXY_EDGE = 384
 DENSITY_SIGMAS = (2.0, 8.0, 32.0)

@@ -33,7 +33,7 @@ from hdr_plugin.models.highlight.arch import clip_features, gain_context, proxy_
 from hdr_plugin.train.degrade import Pair, synthesize
 from hdr_plugin.train.losses import pu21, weighted_pu21_mse
 from hdr_plugin.train.metrics import fit_scale, well_exposed
-from hdr_plugin.train.trainer import TrainConfig, Trainer, _lr, register_trainer
+from hdr_plugin.train.trainer import TrainConfig, Trainer, register_trainer, scheduled_lr
 
 
 def clipped_samples(pair: Pair, color: ColorContext, encoding: str) -> dict[str, np.ndarray]:
@@ -131,7 +131,7 @@ class HighlightTrainer(Trainer):
     def learning_rate(self) -> float:
         _, first, end = self.stage_at(self.step)
         share = dataclasses.replace(self.config, steps=end - first)
-        return _lr(share, self.step - first)
+        return scheduled_lr(share, self.step - first)
 
     def _synthesize(self, view: np.ndarray, rng: np.random.Generator) -> Pair:
         return synthesize(np.ascontiguousarray(view), self.color, rng, self.pipeline(rng))

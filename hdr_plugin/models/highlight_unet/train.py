@@ -19,7 +19,7 @@ from hdr_plugin.models.crf import SAMPLES
 from hdr_plugin.models.highlight_unet.arch import CLIP_LINEAR
 from hdr_plugin.train.degrade import Pair
 from hdr_plugin.train.losses import pu21
-from hdr_plugin.train.trainer import Trainer, _to_tensor, register_trainer
+from hdr_plugin.train.trainer import Trainer, register_trainer, to_tensor
 
 #: PU21 units² added to each view's error before its log (a view already within about
 #: 0.1 PU21 units of its target stops pulling the batch).
@@ -60,12 +60,12 @@ class HighlightUNetTrainer(Trainer):
 
     def next_batch(self) -> dict[str, torch.Tensor]:
         pairs = self.sample_batch()
-        linear = _to_tensor([decode(p) for p in pairs], self.device)
+        linear = to_tensor([decode(p) for p in pairs], self.device)
         if self.config.precision == "bfloat16":
             linear = linear.contiguous(memory_format=torch.channels_last)
         return {
             "linear": linear,
-            "hdr": _to_tensor([p.hdr for p in pairs], self.device),
+            "hdr": to_tensor([p.hdr for p in pairs], self.device),
             "clipped": (linear >= CLIP_LINEAR).any(dim=1, keepdim=True).float(),
             "to_rec2020": self._to_rec2020,
         }
