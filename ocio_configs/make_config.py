@@ -14,6 +14,12 @@ Changes made to the upstream studio config:
   ``Rec.2100-PQ - Display`` and ``Rec.2100-HLG - Display`` displays. (The upstream
   ``Un-tone-mapped`` view puts 1.0 at 100 cd/m².) SDR displays keep ``Un-tone-mapped``,
   which shows reference white at display peak, and the ACES views.
+* Written at OCIO profile :data:`PROFILE` (2.4, the first with the ACES 2 output
+  transforms) from the 2.5 studio config, so that hosts on OCIO 2.4 and later (Nuke,
+  Blender, Resolve, oiiotool) load it: the display encodings use the plain builtins
+  instead of the 2.5 "MIRROR NEGS" ones (identical for non-negative values), and the 2.5
+  interop ids and interchange attributes are dropped (the aliases still name each
+  space's primaries).
 """
 
 from __future__ import annotations
@@ -23,13 +29,16 @@ from pathlib import Path
 
 import PyOpenColorIO as ocio
 
-UPSTREAM = "studio-config-v5.0.0_aces-v2.1_ocio-v2.6"
+UPSTREAM = "studio-config-v4.0.0_aces-v2.0_ocio-v2.5"
 WORKING_SPACE = "Linear Rec.2020"
 HDR_VIEW = "HDR Reference (203 nits)"
 HDR_VIEW_TRANSFORM = "BT.2408 HDR Reference White"
 HDR_DISPLAYS = ("Rec.2100-PQ - Display", "Rec.2100-HLG - Display")
 # The display reference space of the studio config puts 1.0 at 100 cd/m².
 REFERENCE_WHITE_GAIN = 203.0 / 100.0
+#: OCIO profile (major, minor) the config is written at.
+PROFILE = (2, 4)
+_MIRROR = " - MIRROR NEGS"
 
 EXTRA_ALIASES = {
     "sRGB Encoded Rec.709 (sRGB)": ["srgb", "srgb_rec709"],
@@ -82,8 +91,51 @@ def build_config() -> ocio.Config:
     active_views = list(config.getActiveViews())
     if active_views and HDR_VIEW not in active_views:
         config.setActiveViews(", ".join([*active_views, HDR_VIEW]))
+    _downgrade(config)
     config.validate()
     return config
+
+
+def _plain_builtins(transform: ocio.Transform) -> ocio.Transform:
+    """``transform`` with 2.5 "MIRROR NEGS" display builtins replaced by the plain ones."""
+    if isinstance(transform, ocio.GroupTransform):
+        group = ocio.GroupTransform(direction=transform.getDirection())
+        for child in transform:
+            group.appendTransform(_plain_builtins(child))
+        return group
+    if isinstance(transform, ocio.BuiltinTransform) and transform.getStyle().endswith(_MIRROR):
+        style = transform.getStyle()[: -len(_MIRROR)]
+        return ocio.BuiltinTransform(style, transform.getDirection())
+    return transform
+
+
+def _downgrade(config: ocio.Config) -> None:
+    """Make ``config`` loadable at :data:`PROFILE` (see the module docstring)."""
+    directions = (ocio.COLORSPACE_DIR_TO_REFERENCE, ocio.COLORSPACE_DIR_FROM_REFERENCE)
+    spaces = list(config.getColorSpaces(ocio.SEARCH_REFERENCE_SPACE_ALL, ocio.COLORSPACE_ALL))
+    for colorspace in spaces:
+        for direction in directions:
+            transform = colorspace.getTransform(direction)
+            if transform is not None:
+                colorspace.setTransform(_plain_builtins(transform), direction)
+        colorspace.setInteropID("")
+        for attribute in colorspace.getInterchangeAttributes():
+            colorspace.setInterchangeAttribute(attribute, "")
+        config.addColorSpace(colorspace)
+    views = list(config.getViewTransforms())
+    config.clearViewTransforms()
+    for view in views:
+        for attribute in view.getInterchangeAttributes():
+            view.setInterchangeAttribute(attribute, "")
+        config.addViewTransform(view)
+    looks = list(config.getLooks())
+    config.clearLooks()
+    for look in looks:
+        for attribute in look.getInterchangeAttributes():
+            look.setInterchangeAttribute(attribute, "")
+        config.addLook(look)
+    config.setMajorVersion(PROFILE[0])
+    config.setMinorVersion(PROFILE[1])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,11 +1,18 @@
 """OCIO config resolution, the bundled config, and conversions against known values."""
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from hdr_plugin.color import PARALLEL_PIXELS, ColorContext, resolve_config_path
 from hdr_plugin.errors import ColorError
+from hdr_plugin.io import read_image
 from hdr_plugin.ocio_configs import BUNDLED_CONFIG
+from tests.conftest import write_image
 
 
 def test_config_resolution_prefers_explicit_then_env_then_bundled(monkeypatch, tmp_path):
@@ -26,6 +33,23 @@ def test_bundled_config_is_what_the_generator_writes():
     from hdr_plugin.ocio_configs.make_config import build_config
 
     assert BUNDLED_CONFIG.read_text() == build_config().serialize()
+
+
+def test_bundled_config_loads_in_older_ocio_hosts(tmp_path):
+    """Profile 2.4: hosts on OCIO 2.4/2.5 (oiiotool here links OCIO 2.5) convert with it."""
+    oiiotool = shutil.which("oiiotool", path=os.path.dirname(sys.executable))
+    if oiiotool is None:
+        pytest.skip("oiiotool is not installed beside this Python")
+    assert BUNDLED_CONFIG.read_text().startswith("ocio_profile_version: 2.4\n")
+    plate = write_image(tmp_path / "grey.exr", np.full((4, 4, 3), 0.5, np.float32), "float")
+    out = tmp_path / "linear.exr"
+    result = subprocess.run(
+        [oiiotool, "--colorconfig", str(BUNDLED_CONFIG), str(plate),
+         "--colorconvert", "srgb", "Linear Rec.2020", "-o", str(out)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert read_image(out).rgb.mean() == pytest.approx(0.2140, abs=1e-3)  # sRGB 0.5
 
 
 def test_bundled_config_roles_spaces_and_views(color):
