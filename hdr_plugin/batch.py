@@ -25,7 +25,7 @@ from hdr_plugin.color import ColorContext, resolve_config_path
 from hdr_plugin.errors import ConfigError, HdrPluginError
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
 from hdr_plugin.render import (
-    check_output_folder,
+    check_outputs,
     frame_attributes,
     hold_shot_statistics,
     is_complete,
@@ -111,8 +111,8 @@ def plan(
             if not plate:
                 continue
             outputs = output_files(shot.job.output, plate)
-            check_output_folder(outputs[0])
             mattes = matte_files(shot.settings.matte, plate) if shot.settings.matte else None
+            check_outputs(shot.job.output, outputs, plate, mattes)
         except HdrPluginError as exc:
             raise type(exc)(f"shot {shot.name!r}: {exc}") from exc
         for index, (item, target) in enumerate(zip(plate, outputs, strict=True)):
@@ -156,7 +156,7 @@ def run_task(task: FrameTask, force: bool = False) -> TaskResult:
     start = time.perf_counter()
     try:
         node = _node_for(task)
-        expected = frame_attributes(node, task.plate, task.frame)
+        expected = frame_attributes(node, task.plate, task.frame, task.matte)
         if not force and is_complete(task.output, expected):
             return TaskResult(task, task.output, skipped=True)
         timings: Counter[str] = Counter()

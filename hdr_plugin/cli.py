@@ -17,7 +17,7 @@ import click
 from hdr_plugin import __version__
 from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
-from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES
+from hdr_plugin.io import DEFAULT_MAX_PIXELS, EXR_COMPRESSIONS, MAX_PIXELS_ENV, PIXEL_TYPES
 from hdr_plugin.models import DEFAULT_MODEL, create_model, has_weights, list_models
 from hdr_plugin.node import (
     ReconstructNode,
@@ -38,9 +38,16 @@ from hdr_plugin.render import RenderJob, render
     metavar="CONFIG",
     help="OCIO config to use (default: $OCIO, else the bundled config).",
 )
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    help=f"Largest plate read, in pixels (default {DEFAULT_MAX_PIXELS}: 64 MP).",
+)
 @click.pass_context
-def cli(ctx: click.Context, ocio_config: str | None) -> None:
+def cli(ctx: click.Context, ocio_config: str | None, max_pixels: int | None) -> None:
     """HDR reconstruction: SDR Rec.709 plates in, scene-linear Rec.2020 EXR out."""
+    if max_pixels is not None:  # the environment carries it to worker processes too
+        os.environ[MAX_PIXELS_ENV] = str(max_pixels)
     ctx.obj = {"ocio": ocio_config}
 
 

@@ -22,6 +22,17 @@ from hdr_plugin.errors import OutputError, PlateError
 
 EXR_COMPRESSIONS = ("zip", "zips", "piz", "dwaa", "dwab", "rle", "none")
 PIXEL_TYPES = ("half", "float")
+#: Largest plate read, pixels (64 MP: 8K square); ``$HDR_PLUGIN_MAX_PIXELS`` or
+#: ``hdr-plugin --max-pixels`` raises it. A frame costs about 60 bytes per pixel on its way
+#: through a render, so without a cap a stray 16K x 16K file exhausts memory.
+MAX_PIXELS_ENV = "HDR_PLUGIN_MAX_PIXELS"
+DEFAULT_MAX_PIXELS = 64 * 2**20
+
+
+def max_pixels() -> int:
+    """The current cap on plate size, pixels."""
+    value = os.environ.get(MAX_PIXELS_ENV, "")
+    return int(value) if value.isdigit() else DEFAULT_MAX_PIXELS
 
 
 @dataclass
@@ -51,6 +62,17 @@ class Image:
         return np.repeat(self.pixels[..., colour[:1]], 3, axis=-1)
 
     @property
+    def straight_rgb(self) -> np.ndarray:
+        """(H, W, 3) colour with premultiplied alpha divided out (:func:`unpremultiply`).
+
+        OIIO hands every file over premultiplied (it associates a PNG's straight alpha on
+        read), and a premultiplied code value is not a code value of the plate's curve:
+        colour conversions must see the straight colour.
+        """
+        alpha = self.alpha
+        return self.rgb if alpha is None else unpremultiply(self.rgb, alpha)
+
+    @property
     def alpha(self) -> np.ndarray | None:
         """(H, W, 1) alpha channel, or ``None``."""
         names = self._short_names
@@ -65,6 +87,16 @@ class Image:
         if len(names) == 2 and "A" not in names:  # two channels are grey + alpha
             return ["Y", "A"]
         return names
+
+
+def unpremultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Straight colour of premultiplied ``rgb`` ((H, W, 3)) with ``alpha`` ((H, W, 1)).
+
+    Where alpha is 0 the colour is 0 (nothing to recover); alpha above 1 is taken as 1.
+    """
+    a = np.clip(alpha, 0.0, 1.0)
+    out = np.divide(rgb, a, out=np.zeros_like(rgb), where=a > 0)
+    return out.astype(np.float32, copy=False)
 
 
 def _oiio_error(handle: Any = None) -> str:
@@ -97,6 +129,12 @@ def read_image(path: str | os.PathLike[str], *, frame: int | None = None) -> Ima
             raise PlateError(f"{where}: cannot read: {_oiio_error()}")
         try:
             spec = image_input.spec()
+            if spec.width * spec.height > max_pixels():
+                raise PlateError(
+                    f"{where}: {spec.width}x{spec.height} is {spec.width * spec.height / 2**20:.0f}"
+                    f" MP, above the {max_pixels() / 2**20:.0f} MP limit; raise it with "
+                    f"hdr-plugin --max-pixels N (or ${MAX_PIXELS_ENV})"
+                )
             pixels = image_input.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
             if pixels is None or image_input.has_error:
                 raise PlateError(

@@ -26,6 +26,7 @@ from hdr_plugin.color import (
     ColorContext,
 )
 from hdr_plugin.errors import ConfigError, ModelError
+from hdr_plugin.io import unpremultiply
 from hdr_plugin.masks import DEFAULT_THRESHOLD, MATTE_CHANNELS, highlight_mask, mix
 from hdr_plugin.models import (
     DEFAULT_MODEL,
@@ -380,13 +381,19 @@ class ReconstructNode:
         return held
 
     def process(self, image: np.ndarray, matte: np.ndarray | None = None) -> np.ndarray:
-        """Reconstruct an (H, W, 3) or (H, W, 4) image; alpha passes through untouched."""
+        """Reconstruct an (H, W, 3) or premultiplied (H, W, 4) image.
+
+        RGBA: the colour is unpremultiplied before decoding (premultiplied code values are
+        not code values of the plate's curve), reconstructed, and premultiplied again;
+        alpha passes through untouched.
+        """
         if image.ndim != 3 or image.shape[-1] not in (3, 4):
             raise ConfigError(f"expected an (H, W, 3|4) image, got shape {image.shape}")
-        out = self.process_frame(image[..., :3], matte).rgb
-        if image.shape[-1] == 4:
-            out = np.concatenate([out, image[..., 3:4].astype(np.float32)], axis=-1)
-        return out
+        if image.shape[-1] == 3:
+            return self.process_frame(image, matte).rgb
+        alpha = image[..., 3:4].astype(np.float32)
+        out = self.process_frame(unpremultiply(image[..., :3], alpha), matte).rgb
+        return np.concatenate([out * np.clip(alpha, 0.0, 1.0), alpha], axis=-1)
 
     def provenance(self) -> dict[str, Any]:
         """EXR header attributes recording how the output was made."""

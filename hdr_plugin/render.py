@@ -23,6 +23,7 @@ from tqdm import tqdm
 from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
 from hdr_plugin.io import Image, read_image, write_exr
 from hdr_plugin.masks import matte_from_pixels
+from hdr_plugin.models import file_hash
 from hdr_plugin.node import NodeOutput, ReconstructNode
 from hdr_plugin.sequence import FrameFile, expand_input, has_padding, output_files
 
@@ -56,6 +57,32 @@ class RenderResult:
     timings: Counter[str]
 
 
+def check_outputs(
+    pattern: str, outputs: list[str], plate: list[FrameFile], mattes: list[FrameFile] | None
+) -> None:
+    """Fail before any frame renders when the outputs cannot or must not be written.
+
+    An output must be an ``.exr`` in a writable folder, and never one of the files read
+    (the plate or the matte, also through a symlink or another spelling of the path).
+
+    Raises:
+        OutputError: naming the output, and the input it would overwrite.
+    """
+    if not pattern.strip():
+        raise OutputError("output path is empty; give -o an EXR file or pattern (out.####.exr)")
+    if Path(pattern).suffix.lower() != ".exr":
+        raise OutputError(f"output {pattern!r} must be an .exr file or pattern (out.####.exr)")
+    check_output_folder(outputs[0])
+    inputs = {os.path.realpath(f.path): f.path for f in [*plate, *(mattes or [])]}
+    for output in outputs:
+        source = inputs.get(os.path.realpath(output))
+        if source is not None:
+            raise OutputError(
+                f"output {output} is the input {source}: rendering would overwrite the "
+                "source; choose another -o"
+            )
+
+
 def check_output_folder(path: str) -> None:
     """Fail before any frame renders when ``path``'s folder cannot be created or written.
 
@@ -85,13 +112,22 @@ def _file_datetime(path: str) -> str:
     return stamp.strftime("%Y:%m:%d %H:%M:%S")
 
 
-def frame_attributes(node: ReconstructNode, plate: str, frame: int | None) -> dict[str, Any]:
-    """Header attributes of one output frame (provenance, chromaticities, source)."""
+def frame_attributes(
+    node: ReconstructNode, plate: str, frame: int | None, matte: str | None = None
+) -> dict[str, Any]:
+    """Header attributes of one output frame (provenance, chromaticities, source).
+
+    The SHA-256 of the plate file (and of the matte file) is recorded, so that a resumed
+    batch re-renders a frame whose input pixels changed under the same name.
+    """
     attributes = {
         **node.provenance(),
         "DateTime": _file_datetime(plate),
         "hdr_plugin:inputFile": os.path.basename(plate),
+        "hdr_plugin:inputHash": file_hash(plate),
     }
+    if matte is not None:
+        attributes["hdr_plugin:matteHash"] = file_hash(matte)
     if frame is not None:
         attributes["hdr_plugin:frame"] = frame
     return attributes
@@ -102,11 +138,16 @@ _MATCH_KEYS = (
     "hdr_plugin:weightsHash",
     "hdr_plugin:knobs",
     "hdr_plugin:inputFile",
+    "hdr_plugin:inputHash",
 )
+_OPTIONAL_KEYS = ("hdr_plugin:frame", "hdr_plugin:matteHash")
 
 
 def is_complete(output: str, expected: dict[str, Any]) -> bool:
-    """Whether ``output`` exists, opens, and has the provenance ``expected`` describes."""
+    """Whether ``output`` is a whole EXR with the provenance ``expected`` describes.
+
+    Whole: every pixel reads back (a truncated file from a killed render does not count).
+    """
     import OpenImageIO as oiio
 
     if not os.path.isfile(output) or os.path.getsize(output) == 0:
@@ -116,8 +157,11 @@ def is_complete(output: str, expected: dict[str, Any]) -> bool:
         return False
     try:
         spec = image.spec()
-        keys = [*_MATCH_KEYS, *(["hdr_plugin:frame"] if "hdr_plugin:frame" in expected else [])]
-        return all(spec.getattribute(key) == expected[key] for key in keys)
+        keys = [*_MATCH_KEYS, *(k for k in _OPTIONAL_KEYS if k in expected)]
+        if not all(spec.getattribute(key) == expected[key] for key in keys):
+            return False
+        pixels = image.read_image(0, 0, 0, spec.nchannels, oiio.HALF)
+        return pixels is not None and not image.has_error
     finally:
         image.close()
 
@@ -131,6 +175,7 @@ class _Frame:
     target: str
     image: Image
     matte: np.ndarray | None = None
+    matte_path: str | None = None
     result: NodeOutput | None = None
 
     @property
@@ -149,7 +194,7 @@ def _read_frame(
     start = time.perf_counter()
     image, matte = read_plate_frame(plate, frame, matte_path, node.settings.matte_channel)
     timings["read"] += time.perf_counter() - start
-    return _Frame(plate, frame, target, image, matte)
+    return _Frame(plate, frame, target, image, matte, matte_path)
 
 
 def read_plate_frame(
@@ -175,7 +220,7 @@ def read_plate_frame(
 def _reconstruct(node: ReconstructNode, item: _Frame) -> _Frame:
     try:
         item.result = node.process_frame(
-            item.image.rgb, item.matte, input_colorspace=item.image.colorspace
+            item.image.straight_rgb, item.matte, input_colorspace=item.image.colorspace
         )
     except HdrPluginError as exc:
         raise type(exc)(f"{item.plate} ({item.where}): {exc}") from exc
@@ -189,9 +234,9 @@ def _write_frame(
     result = item.result
     channels = ["R", "G", "B"]
     layers = [result.rgb]
-    if item.image.alpha is not None:
+    if item.image.alpha is not None:  # EXR colour is premultiplied by its alpha
         channels.append("A")
-        layers.append(item.image.alpha)
+        layers = [result.rgb * np.clip(item.image.alpha, 0.0, 1.0), item.image.alpha]
     if job.write_masks:
         channels.append("mask.highlight")
         layers.append(result.highlight_mask[..., None])
@@ -199,7 +244,7 @@ def _write_frame(
             channels.append("mask.matte")
             layers.append(item.matte[..., None])
     attributes = {
-        **frame_attributes(node, item.plate, item.frame),
+        **frame_attributes(node, item.plate, item.frame, item.matte_path),
         "hdr_plugin:inputColorspace": result.input_colorspace,
     }
     path = write_exr(
@@ -262,8 +307,8 @@ def render(
     """
     plate = expand_input(job.input, job.frames)
     outputs = output_files(job.output, plate)
-    check_output_folder(outputs[0])
     mattes = matte_files(node.settings.matte, plate) if node.settings.matte else None
+    check_outputs(job.output, outputs, plate, mattes)
     hold_shot_statistics(node, plate[len(plate) // 2])
     timings: Counter[str] = Counter()
     written: list[Path] = []
@@ -317,4 +362,4 @@ def hold_shot_statistics(node: ReconstructNode, reference: FrameFile) -> None:
     """Hold whole-frame statistics (camera curve, model) at the shot's reference frame."""
     if node.holds_statistics:
         image = read_image(reference.path, frame=reference.frame)
-        node.hold_statistics(image.rgb, input_colorspace=image.colorspace)
+        node.hold_statistics(image.straight_rgb, input_colorspace=image.colorspace)

@@ -68,11 +68,32 @@ def frame_path(pattern: str, frame: int | None) -> str:
     return _sequence(pattern).frame(frame)
 
 
+def _ranges(frames: list[int]) -> list[str]:
+    """Sorted frame numbers as ``a-b`` runs: [1, 2, 3, 7] -> ["1-3", "7"]."""
+    runs: list[list[int]] = []
+    for frame in frames:
+        if runs and frame == runs[-1][1] + 1:
+            runs[-1][1] = frame
+        else:
+            runs.append([frame, frame])
+    return [f"{a}-{b}" if a != b else str(a) for a, b in runs]
+
+
 def _missing_message(pattern: str, missing: list[int]) -> str:
-    shown = ", ".join(str(f) for f in missing[:_MAX_LISTED])
-    more = f" and {len(missing) - _MAX_LISTED} more" if len(missing) > _MAX_LISTED else ""
+    runs = _ranges(missing)
+    shown = ", ".join(runs[:_MAX_LISTED]) + (" ..." if len(runs) > _MAX_LISTED else "")
     first = frame_path(pattern, missing[0])
-    return f"{pattern}: missing frame(s) {shown}{more} (e.g. {first} does not exist)"
+    return f"{pattern}: {len(missing)} missing frame(s): {shown} (e.g. {first} does not exist)"
+
+
+def _frames_on_disk(template: str) -> set[int]:
+    """Frame numbers of ``template`` that exist, from one listing of its folder."""
+    try:
+        found = fileseq.findSequenceOnDisk(template, pad_style=fileseq.PAD_STYLE_HASH1)
+    except fileseq.FileSeqException:
+        return set()
+    frames = found.frameSet()
+    return set() if frames is None else {int(f) for f in frames}
 
 
 def expand_input(pattern: str, frames: str | None = None) -> list[FrameFile]:
@@ -96,23 +117,22 @@ def expand_input(pattern: str, frames: str | None = None) -> list[FrameFile]:
 
     sequence = _sequence(pattern)
     template = pattern if sequence.frameSet() is None else _strip_range(sequence)
+    wanted: list[int] = []
     if frames:
         wanted = parse_frames(frames)
     elif sequence.frameSet() is not None:
         wanted = sorted(int(f) for f in sequence.frameSet())
-    else:
-        try:
-            found = fileseq.findSequenceOnDisk(pattern, pad_style=fileseq.PAD_STYLE_HASH1)
-        except fileseq.FileSeqException:
-            raise PlateError(f"{pattern}: no frames found on disk") from None
-        present = sorted(int(f) for f in found.frameSet())
-        wanted = list(range(present[0], present[-1] + 1))
-
-    result = [FrameFile(f, frame_path(template, f)) for f in wanted]
-    missing = [item.frame for item in result if not os.path.isfile(item.path)]
+    present = _frames_on_disk(template)
+    if not frames and sequence.frameSet() is None:
+        if not present:
+            raise PlateError(f"{pattern}: no frames found on disk")
+        wanted = list(range(min(present), max(present) + 1))
+    # One folder listing, not a file check per frame: a range of millions of frames that
+    # are not there fails at once.
+    missing = [f for f in wanted if f not in present]
     if missing:
         raise PlateError(_missing_message(template, missing))
-    return result
+    return [FrameFile(f, frame_path(template, f)) for f in wanted]
 
 
 def _strip_range(sequence: fileseq.FileSequence) -> str:

@@ -45,7 +45,8 @@ _KEY_TYPES = {
     "matte": str,
     **{k: v for k, v in field_types(ReconstructSettings).items() if k != "matte"},
 }
-_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: A shot name is one path component: no separators, no leading dot, no "..", no newline.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _resolve(base: Path, value: str) -> str:
 
 def _shot(where: str, entry: Mapping[str, Any], defaults: Mapping[str, Any], base: Path) -> Shot:
     name = entry.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise ConfigError(f"{where}: key 'name' must be a shot name like 'sh010', got {name!r}")
     where = f"{where} ({name!r})"
     unknown = sorted(set(entry) - KNOWN_KEYS)

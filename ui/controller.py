@@ -103,7 +103,9 @@ class ViewerController:
             image, weights = read_plate_frame(
                 item.path, item.frame, matte, self.settings.matte_channel
             )
-            result = self.node.process_frame(image.rgb, weights, input_colorspace=image.colorspace)
+            result = self.node.process_frame(
+                image.straight_rgb, weights, input_colorspace=image.colorspace
+            )
             self._cache[index] = Frame(image.rgb, result.input_colorspace, result, weights)
         return self._cache[index]
 
