@@ -259,7 +259,12 @@ def _execute_dask(tasks, scheduler, local_cluster, force, done) -> None:
         raise ConfigError("the Dask executor needs: pip install 'hdr-plugin[dask]'") from None
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=10)
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(
+                f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})"
+            ) from None
     else:
         cluster = LocalCluster(
             n_workers=local_cluster, threads_per_worker=1, processes=True, dashboard_address=None

@@ -175,7 +175,7 @@ def train_command(
     show_default=True,
     help="Comma-separated models; NAME@auto estimates the plate's camera curve.",
 )
-@click.option("--data", help="HDR folder (default: the shared data set).")
+@click.option("--data", help="Folder of HDR images (default: $HDR_PLUGIN_DATA).")
 @click.option("--pipelines", default="srgb-2,srgb-8,gamma24,filmic", show_default=True)
 @click.option(
     "--split",
@@ -200,11 +200,11 @@ def evaluate_command(
     import json
 
     from hdr_plugin.train.evaluate import evaluate, format_table
-    from hdr_plugin.train.trainer import DEFAULT_DATA
+    from hdr_plugin.train.trainer import data_folder
 
     results = evaluate(
         [m.strip() for m in models.split(",")],
-        data=data or DEFAULT_DATA,
+        data=data_folder(data, what="evaluate --data"),
         color=ColorContext.resolve(ctx.obj["ocio"]),
         pipelines=[p.strip() for p in pipelines.split(",")],
         split=split,

@@ -86,8 +86,9 @@ def _load_config(path: str) -> ocio.Config:
     try:
         config = ocio.Config.CreateFromFile(path)
         config.validate()
-    except ocio.Exception as exc:
-        raise ColorError(f"cannot load OCIO config {path!r}: {exc}") from exc
+    except (ocio.Exception, ocio.ExceptionMissingFile) as exc:
+        source = " (from $OCIO)" if path == os.environ.get("OCIO") else ""
+        raise ColorError(f"cannot load OCIO config {path!r}{source}: {exc}") from exc
     return config
 
 

@@ -98,15 +98,15 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
             core = torch.jit.trace(_Core(net), example, check_trace=False)
         scripted = torch.jit.script(ExportedModel(core, multiple, _matrix_to_rec2020(model)))
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
     temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
+        final.parent.mkdir(parents=True, exist_ok=True)
         torch.jit.save(scripted, str(temporary))
         os.replace(temporary, final)
     except OSError as exc:
         with contextlib.suppress(OSError):
             temporary.unlink()
-        raise OutputError(f"{final}: {exc.strerror or exc}") from exc
+        raise OutputError(f"{final}: cannot write: {exc.strerror or exc}") from exc
     sidecar = {
         "model": model.spec.name,
         "weights_hash": model.weights_hash,

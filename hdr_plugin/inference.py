@@ -15,10 +15,28 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from hdr_plugin.errors import ModelError
+
 
 def select_device(prefer: str | None = None) -> torch.device:
-    """CUDA if present, else Apple MPS, else CPU; ``prefer`` (``cpu``/``cuda``) overrides."""
+    """CUDA if present, else Apple MPS, else CPU; ``prefer`` (``cpu``/``cuda``) overrides.
+
+    Raises:
+        ModelError: ``prefer`` names a device this machine does not have.
+    """
     if prefer:
+        available = {
+            "cpu": True,
+            "cuda": torch.cuda.is_available(),
+            "mps": getattr(torch.backends, "mps", None) is not None
+            and torch.backends.mps.is_available(),
+        }
+        kind = prefer.split(":")[0]
+        if not available.get(kind, False):
+            raise ModelError(
+                f"device={prefer} was asked for, but this machine has no {kind.upper()} device "
+                "(or this torch build cannot use it); use device=auto or device=cpu"
+            )
         return torch.device(prefer)
     if torch.cuda.is_available():
         return torch.device("cuda")

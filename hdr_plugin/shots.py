@@ -206,9 +206,16 @@ def shots_from_otio(timeline_path: str | Path, *, output: str, model: str | None
         raise ConfigError("OpenTimelineIO import needs: pip install 'hdr-plugin[otio]'") from None
     import tomli_w
 
-    timeline = otio.adapters.read_from_file(str(timeline_path))
+    try:
+        timeline = otio.adapters.read_from_file(str(timeline_path))
+        clips = list(timeline.find_clips())
+    except Exception as exc:  # OTIO adapters raise their own and parser errors, per format
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError(
+            f"{timeline_path}: not a timeline OpenTimelineIO reads ({first})"
+        ) from exc
     shots = []
-    for clip in timeline.find_clips():
+    for clip in clips:
         ref = clip.media_reference
         if not isinstance(ref, otio.schema.ImageSequenceReference):
             continue

@@ -26,14 +26,13 @@ from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, synthesize
 from hdr_plugin.train.evaluate import evaluation_views
 from hdr_plugin.train.metrics import score
-from hdr_plugin.train.trainer import DEFAULT_DATA
 
 BOOSTS = (1.0, 1.05, 1.1, 1.2, 1.35, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--data", required=True)
     args = parser.parse_args()
     color = ColorContext.resolve()
     node = ReconstructNode(ReconstructSettings(model="linear"), color)

@@ -18,12 +18,11 @@ import OpenImageIO as oiio
 
 from hdr_plugin.color import ColorContext
 from hdr_plugin.train.data import list_hdr_files, load_hdr, make_split
-from hdr_plugin.train.trainer import DEFAULT_DATA
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--source", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path(".traindata"))
     args = parser.parse_args()
     color = ColorContext.resolve()

@@ -58,6 +58,8 @@ def make_split(folder: str | Path) -> dict[str, list[str]]:
 
 def load_split(folder: str | Path) -> dict[str, list[str]]:
     """The committed split for the shared data set, else one made for ``folder``."""
+    if not Path(folder).is_dir():
+        raise ConfigError(f"HDR data folder {folder} not found")
     if SPLIT_FILE.is_file():
         split = json.loads(SPLIT_FILE.read_text())
         present = {p.name for p in Path(folder).iterdir()}

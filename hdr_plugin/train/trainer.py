@@ -12,6 +12,7 @@ import dataclasses
 import importlib
 import json
 import math
+import os
 import shlex
 import sys
 import time
@@ -40,7 +41,25 @@ from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pair, Pipeline, synth
 from hdr_plugin.train.metrics import score
 from hdr_plugin.validation import check_values, field_types
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hdr"
+#: Environment variable naming the folder of HDR images when a config or command does not.
+DATA_ENV = "HDR_PLUGIN_DATA"
+
+
+def data_folder(value: str | os.PathLike[str] | None, *, what: str) -> str:
+    """The HDR data folder: ``value``, else ``$HDR_PLUGIN_DATA``; it must exist.
+
+    Raises:
+        ConfigError: neither names a folder, or the folder is missing.
+    """
+    folder = os.fspath(value) if value else os.environ.get(DATA_ENV, "")
+    if not folder:
+        raise ConfigError(
+            f"{what}: no HDR data folder; give one (a folder of .exr/.hdr images) or set "
+            f"${DATA_ENV}"
+        )
+    if not Path(folder).is_dir():
+        raise ConfigError(f"{what}: HDR data folder {folder} not found")
+    return folder
 
 
 @dataclass
@@ -50,7 +69,7 @@ class TrainConfig:
     Attributes:
         model: registry name of a learned model.
         architecture: keyword arguments of the architecture (widths, depths).
-        data: folder of HDR images (split by scene family).
+        data: folder of HDR images (split by scene family); empty = ``$HDR_PLUGIN_DATA``.
         output: run folder (checkpoints, final weights and model card).
         steps: optimisation steps.
         batch: crops per step (``highlight-expand``: clipped pixels per step).
@@ -75,7 +94,7 @@ class TrainConfig:
 
     model: str
     architecture: dict[str, Any] = field(default_factory=dict)
-    data: str = str(DEFAULT_DATA)
+    data: str = ""
     output: str = "runs/model"
     steps: int = 2000
     batch: int = 8
@@ -123,6 +142,7 @@ class TrainConfig:
                 f"training config: model {values.get('model')!r}; one of {learned_models()}"
             )
         config = cls(**values)
+        config.data = data_folder(config.data, what="training config key 'data'")
         if config.curves:
             from hdr_plugin.models.crf import camera_curves
 

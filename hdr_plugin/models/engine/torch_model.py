@@ -35,6 +35,7 @@ from hdr_plugin.models.engine.registry import ModelSpec
 from hdr_plugin.models.engine.weights import (
     WEIGHTS_ENV,
     apply_state_dict,
+    check_state_dict,
     file_hash,
     load_state_dict,
     read_card,
@@ -155,13 +156,19 @@ def load_network(spec: ModelSpec, build: Callable[..., HDRNetwork]) -> tuple[HDR
             "at a folder holding the weights"
         )
     card = read_card(path)
+    architecture = card.get("architecture", {})
+    state = load_state_dict(path)
     try:
-        net = build(**card.get("architecture", {}))
+        # Shapes first, on the meta device: a card asking for a huge width must fail on
+        # its mismatch with the file, not by allocating the network.
+        with torch.device("meta"):
+            check_state_dict(build(**architecture), state, source=str(path))
+        net = build(**architecture)
     except TypeError as exc:
         raise ModelError(
             f"{path}: model card architecture does not fit {spec.name}: {exc}"
         ) from exc
-    apply_state_dict(net, load_state_dict(path), source=str(path))
+    apply_state_dict(net, state, source=str(path))
     return net.eval(), file_hash(path)
 
 

@@ -87,9 +87,14 @@ def read_card(weights: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text())
+        card = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise ModelError(f"model card {path} is not valid JSON: {exc}") from exc
+    if not isinstance(card, dict) or not isinstance(card.get("architecture", {}), dict):
+        raise ModelError(
+            f"model card {path} must be a JSON object whose 'architecture' is an object"
+        )
+    return card
 
 
 def load_state_dict(
@@ -148,6 +153,16 @@ def apply_state_dict(module: nn.Module, state: Mapping[str, torch.Tensor], *, so
         ModelError: a missing or unexpected key, or a shape mismatch, with the layer name
             and both shapes.
     """
+    check_state_dict(module, state, source=source)
+    module.load_state_dict(dict(state), strict=True)
+
+
+def check_state_dict(module: nn.Module, state: Mapping[str, torch.Tensor], *, source: str) -> None:
+    """Check that ``state`` has exactly ``module``'s layers, in its shapes (no copying).
+
+    Raises:
+        ModelError: as :func:`apply_state_dict`.
+    """
     expected = module.state_dict()
     for name, tensor in expected.items():
         if name not in state:
@@ -160,4 +175,3 @@ def apply_state_dict(module: nn.Module, state: Mapping[str, torch.Tensor], *, so
     unexpected = sorted(set(state) - set(expected))
     if unexpected:
         raise ModelError(f"{source}: unexpected layer {unexpected[0]!r} (file is another model?)")
-    module.load_state_dict(dict(state), strict=True)
