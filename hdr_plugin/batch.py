@@ -9,10 +9,14 @@ cluster; a failed frame is retried once and then reported with its shot and fram
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -229,7 +233,7 @@ def execute(
             with ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=spawn,
-                initializer=_limit_threads,
+                initializer=_start_worker,
                 initargs=(threads,),
             ) as pool:
                 futures = {pool.submit(_run_with_retry, t, force): i for i, t in enumerate(tasks)}
@@ -242,6 +246,37 @@ def execute(
         for bar in bars.values():
             bar.close()
     return [results[i] for i in range(len(tasks))]
+
+
+def _start_worker(threads: int) -> None:
+    """Initialise a local worker process: die with the batch, share the cores."""
+    _die_with_parent()
+    _limit_threads(threads)
+
+
+def _die_with_parent() -> None:
+    """End this worker when the batch process ends, even by ``kill -9``.
+
+    Linux delivers SIGKILL to the worker when its parent dies (``PR_SET_PDEATHSIG``);
+    elsewhere a watchdog thread notices that the parent changed.
+    """
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0 and os.getppid() == parent:
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hdr-parent-watch", daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _limit_threads(threads: int) -> None:

@@ -322,7 +322,9 @@ def publish_command(
 
 @cli.command("view")
 @click.argument("path")
-@click.option("-m", "--model", default=DEFAULT_MODEL, show_default=True)
+@click.option(
+    "-m", "--model", help=f"Model (default: the shot's, else {DEFAULT_MODEL}); overrides the shot."
+)
 @click.option(
     "--screenshot", type=click.Path(dir_okay=False), help="Save the window to PNG and exit."
 )
@@ -332,7 +334,7 @@ def publish_command(
 def view_command(
     ctx: click.Context,
     path: str,
-    model: str,
+    model: str | None,
     screenshot: str | None,
     mask_overlay: bool,
     shot: str | None,
@@ -349,9 +351,12 @@ def view_command(
 
     color = ColorContext.resolve(ctx.obj["ocio"])
     if path.endswith(".toml"):
-        controller = ViewerController.for_shot(path, shot, color)
+        overrides = {"model": model} if model else {}
+        controller = ViewerController.for_shot(path, shot, color, overrides=overrides)
     else:
-        controller = ViewerController(path, ReconstructSettings(model=model), color)
+        controller = ViewerController(
+            path, ReconstructSettings(model=model or DEFAULT_MODEL), color
+        )
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     window = ViewerWindow(controller)
     window.mask_overlay.setChecked(mask_overlay)

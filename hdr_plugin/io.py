@@ -8,7 +8,9 @@ crash or a full disk never leaves a half-written EXR under a final name.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +29,29 @@ PIXEL_TYPES = ("half", "float")
 #: through a render, so without a cap a stray 16K x 16K file exhausts memory.
 MAX_PIXELS_ENV = "HDR_PLUGIN_MAX_PIXELS"
 DEFAULT_MAX_PIXELS = 64 * 2**20
+
+
+#: Suffix of the temporary file an EXR is written to before it is renamed.
+TEMPORARY_SUFFIX = ".tmp.exr"
+#: A temporary file untouched this long belongs to a writer that was killed.
+STALE_TEMPORARY_SECONDS = 60.0
+
+
+def remove_stale_temporaries(output: str | os.PathLike[str]) -> int:
+    """Delete temporary files a killed writer of ``output`` left beside it; returns how many.
+
+    Only ``output``'s own temporaries (``.<name>.<id>.tmp.exr``) older than
+    :data:`STALE_TEMPORARY_SECONDS` go: never a file another render is writing now.
+    """
+    final = Path(output)
+    removed = 0
+    now = time.time()
+    for path in final.parent.glob(f".{glob.escape(final.name)}.*{TEMPORARY_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def max_pixels() -> int:
@@ -216,7 +241,7 @@ def write_exr(
     for name, value in (attributes or {}).items():
         _attribute(spec, name, value)
 
-    temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp.exr")
+    temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}{TEMPORARY_SUFFIX}")
     try:
         output = oiio.ImageOutput.create(str(temporary))
         if output is None:

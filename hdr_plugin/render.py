@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
-from hdr_plugin.io import Image, read_image, write_exr
+from hdr_plugin.io import Image, read_image, remove_stale_temporaries, write_exr
 from hdr_plugin.masks import matte_from_pixels
 from hdr_plugin.models import file_hash
 from hdr_plugin.node import NodeOutput, ReconstructNode
@@ -73,6 +73,8 @@ def check_outputs(
     if Path(pattern).suffix.lower() != ".exr":
         raise OutputError(f"output {pattern!r} must be an .exr file or pattern (out.####.exr)")
     check_output_folder(outputs[0])
+    for output in outputs:  # what a killed render left behind
+        remove_stale_temporaries(output)
     inputs = {os.path.realpath(f.path): f.path for f in [*plate, *(mattes or [])]}
     for output in outputs:
         source = inputs.get(os.path.realpath(output))

@@ -41,6 +41,8 @@ class ViewerController:
         plate: image or sequence pattern.
         settings: initial node knobs.
         color: OCIO context.
+        frames: the frame range shown and rendered (a shot's own range); ``None`` = every
+            frame of the plate.
     """
 
     def __init__(
@@ -49,13 +51,14 @@ class ViewerController:
         settings: ReconstructSettings | None = None,
         color: ColorContext | None = None,
         *,
+        frames: str | None = None,
         shot_config: str | Path | None = None,
         shot: str | None = None,
     ) -> None:
         self.color = color or ColorContext.resolve()
         self.shot_config, self.shot = shot_config, shot
-        self.pattern = plate
-        self.files: list[FrameFile] = expand_input(plate)
+        self.pattern, self.frames = plate, frames
+        self.files: list[FrameFile] = expand_input(plate, frames)
         self._cache: dict[int, Frame] = {}
         self.set_settings(settings or ReconstructSettings())
 
@@ -72,15 +75,32 @@ class ViewerController:
         self._cache.clear()
 
     @classmethod
-    def for_shot(cls, config_path: str | Path, shot: str | None = None, color=None):
-        """A controller on one shot of a shot config (the first when ``shot`` is None)."""
+    def for_shot(
+        cls,
+        config_path: str | Path,
+        shot: str | None = None,
+        color=None,
+        *,
+        overrides: dict | None = None,
+    ):
+        """A controller on one shot of a shot config (the first when ``shot`` is None).
+
+        Only the shot's frames are shown and rendered. ``overrides`` (knob -> value, e.g.
+        a model given on the command line) replace the shot's own knobs.
+        """
         from hdr_plugin.shots import load_shots
 
         color = color or ColorContext.resolve()
         config = load_shots(config_path, color)
         chosen = config.select([shot] if shot else None)[0]
+        settings = chosen.settings.replace(**(overrides or {}))
         return cls(
-            chosen.job.input, chosen.settings, color, shot_config=config_path, shot=chosen.name
+            chosen.job.input,
+            settings,
+            color,
+            frames=chosen.job.frames,
+            shot_config=config_path,
+            shot=chosen.name,
         )
 
     def save_to_shot(self) -> None:
@@ -110,7 +130,7 @@ class ViewerController:
         return self._cache[index]
 
     def render_sequence(self, output: str | Path, *, cancelled=lambda: False, progress=None):
-        """Render every frame to EXR through the core; ``cancelled()`` is checked per frame.
+        """Render the frames shown to EXR through the core; ``cancelled()`` is checked per frame.
 
         Raises:
             Cancelled: the user cancelled; frames written so far are complete files.
@@ -123,5 +143,5 @@ class ViewerController:
             if cancelled():
                 raise Cancelled(f"cancelled after {index + 1} of {total} frames")
 
-        job = RenderJob(self.pattern, str(output))
+        job = RenderJob(self.pattern, str(output), frames=self.frames)
         return render(job, self.node, progress=False, on_frame=on_frame)
