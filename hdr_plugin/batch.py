@@ -234,7 +234,7 @@ def execute(
                 max_workers=workers,
                 mp_context=spawn,
                 initializer=_start_worker,
-                initargs=(threads,),
+                initargs=(threads, os.getpid()),
             ) as pool:
                 futures = {pool.submit(_run_with_retry, t, force): i for i, t in enumerate(tasks)}
                 for future in as_completed(futures):
@@ -248,19 +248,21 @@ def execute(
     return [results[i] for i in range(len(tasks))]
 
 
-def _start_worker(threads: int) -> None:
+def _start_worker(threads: int, parent: int) -> None:
     """Initialise a local worker process: die with the batch, share the cores."""
-    _die_with_parent()
+    _die_with_parent(parent)
     _limit_threads(threads)
 
 
-def _die_with_parent() -> None:
-    """End this worker when the batch process ends, even by ``kill -9``.
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the batch process ``parent`` ends, even by ``kill -9``.
 
     Linux delivers SIGKILL to the worker when its parent dies (``PR_SET_PDEATHSIG``);
-    elsewhere a watchdog thread notices that the parent changed.
+    elsewhere a watchdog thread notices that the parent changed. A worker whose batch
+    died while it was still starting ends at once.
     """
-    parent = os.getppid()
+    if os.getppid() != parent:
+        os._exit(1)
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0 and os.getppid() == parent:
