@@ -20,6 +20,7 @@ not written by hand.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import uuid
@@ -32,6 +33,7 @@ from torch import nn
 
 from hdr_plugin.color import WORKING_SPACE
 from hdr_plugin.errors import ModelError, OutputError
+from hdr_plugin.models.engine.gate import LinearGate
 from hdr_plugin.models.engine.torch_model import TorchModel
 
 
@@ -45,21 +47,35 @@ class _Core(nn.Module):
 
 
 class ExportedModel(nn.Module):
-    """Pad to ``multiple``, run the traced network, crop, convert to Rec.2020."""
+    """Pad to ``multiple``, run the network, crop, gate, convert to Rec.2020.
 
-    def __init__(self, core: torch.jit.ScriptModule, multiple: int, matrix: torch.Tensor):
+    The gate (:class:`~hdr_plugin.models.engine.gate.LinearGate`) is the Python model's, so
+    the exported module is exact below the clip as the Python model is.
+    """
+
+    def __init__(
+        self,
+        core: torch.jit.ScriptModule,
+        multiple: int,
+        matrix: torch.Tensor,
+        gate: LinearGate | None,
+    ):
         super().__init__()
         self.core = core
         self.multiple = multiple
         self.register_buffer("matrix", matrix)
+        self.gated = gate is not None
+        self.gate = gate if gate is not None else LinearGate.identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height = x.shape[2]
         width = x.shape[3]
+        x = x.clamp(0.0, 1.0)
         pad_h = (self.multiple - height % self.multiple) % self.multiple
         pad_w = (self.multiple - width % self.multiple) % self.multiple
-        x = F.pad(x.clamp(0.0, 1.0), [0, pad_w, 0, pad_h], mode="replicate")
-        y = self.core(x)[:, :, :height, :width]
+        y = self.core(F.pad(x, [0, pad_w, 0, pad_h], mode="replicate"))[:, :, :height, :width]
+        if self.gated:
+            y = self.gate(x, y)
         return torch.einsum("ij,njhw->nihw", self.matrix, y)
 
 
@@ -96,7 +112,9 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
             core = torch.jit.script(_Core(net))
         else:
             core = torch.jit.trace(_Core(net), example, check_trace=False)
-        scripted = torch.jit.script(ExportedModel(core, multiple, _matrix_to_rec2020(model)))
+        gate = None if model.gate is None else copy.deepcopy(model.gate).cpu()
+        exported = ExportedModel(core, multiple, _matrix_to_rec2020(model), gate)
+        scripted = torch.jit.script(exported)
     final = Path(path)
     temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:

@@ -32,12 +32,13 @@ from hdr_plugin.errors import ConfigError
 from hdr_plugin.inference import select_device
 from hdr_plugin.models import architecture, get_spec, learned_models
 from hdr_plugin.models.engine.encodings import pq_encode
-from hdr_plugin.models.engine.networks import package_of
+from hdr_plugin.models.engine.networks import output_space, package_of
 from hdr_plugin.models.engine.torch_model import TorchModel
 from hdr_plugin.models.engine.weights import save_weights
 from hdr_plugin.train import losses
 from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_view
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pair, Pipeline, synthesize
+from hdr_plugin.train.evaluate import evaluation_views
 from hdr_plugin.train.metrics import score
 from hdr_plugin.validation import check_values, field_types
 
@@ -322,25 +323,25 @@ class Trainer:
             self.color,
             net,
             weights_hash=None,
+            output_space=output_space(self.config.model),
             device=str(self.device),
             precision="float32",
         )
 
     def validate(self, limit: int | None = None) -> dict[str, float]:
-        """Mean metrics on the validation split (sRGB 2 % pipeline, one view per image)."""
+        """Mean metrics on the validation split: the evaluation's views at 256 px, sRGB 2 %."""
         model = self.inference_model()
         pipeline = EVALUATION_PIPELINES["srgb-2"]
-        rng = np.random.default_rng(12345)
         scores = []
-        for path in self._validation_files[:limit]:
-            image = load_hdr(path, self.color)
-            size = min(256, *image.shape[:2]) // 32 * 32
-            view = random_view(image, size, rng)
-            pair = synthesize(view, self.color, rng, pipeline)
-            plate = self.color.convert(
-                pair.sdr, pipeline.plate_colorspace, model.spec.input_encoding
-            )
-            scores.append(score(model(np.clip(plate, 0, 1)), pair.hdr, pair.sdr))
+        for index, path in enumerate(self._validation_files[:limit]):
+            for number, view in enumerate(evaluation_views(load_hdr(path, self.color), 256)):
+                pair = synthesize(
+                    view, self.color, np.random.default_rng([index, number]), pipeline
+                )
+                plate = self.color.convert(
+                    pair.sdr, pipeline.plate_colorspace, model.spec.input_encoding
+                )
+                scores.append(score(model(np.clip(plate, 0, 1)), pair.hdr, pair.sdr))
         return {k: float(np.nanmean([s[k] for s in scores])) for k in scores[0]} if scores else {}
 
     # -- checkpoints --------------------------------------------------------------------

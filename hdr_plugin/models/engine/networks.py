@@ -57,8 +57,9 @@ _WRAPPER_OPTIONS = {p.name for p in NEURAL_PARAMETERS}
 _PACKAGES: dict[str, str] = {}
 #: model name -> architecture class, filled by :func:`network` when an ``arch`` module loads.
 _ARCHITECTURES: dict[str, type] = {}
-#: Models whose network is run by ``TorchModel`` (tiled where needed, exportable).
-_NETWORK_MODELS: list[str] = []
+#: Models whose network is run by ``TorchModel`` (tiled where needed, exportable), and the
+#: OCIO colourspace of each one's network output.
+_NETWORK_MODELS: dict[str, str] = {}
 
 T = TypeVar("T", bound=type)
 
@@ -87,6 +88,11 @@ def learned_models() -> list[str]:
 def network_models() -> list[str]:
     """Learned models run by ``TorchModel`` on whole frames (these export to TorchScript)."""
     return list(_NETWORK_MODELS)
+
+
+def output_space(name: str) -> str:
+    """OCIO colourspace of the network output of learned model ``name``."""
+    return _NETWORK_MODELS[name]
 
 
 def package_of(name: str) -> str:
@@ -118,7 +124,7 @@ def register_neural(spec: ModelSpec, output_space: str, *, package: str) -> None
     attributes of the built network. The network's output is in ``output_space``.
     """
     register_package(spec.name, package)
-    _NETWORK_MODELS.append(spec.name)
+    _NETWORK_MODELS[spec.name] = output_space
 
     @register_model(spec)
     def factory(color: ColorContext, **options: Any) -> Model:

@@ -31,6 +31,8 @@ from hdr_plugin.inference import (
     run_tiled,
     select_device,
 )
+from hdr_plugin.masks import DEFAULT_THRESHOLD
+from hdr_plugin.models.engine.gate import LinearGate
 from hdr_plugin.models.engine.registry import ModelSpec
 from hdr_plugin.models.engine.weights import (
     WEIGHTS_ENV,
@@ -126,10 +128,14 @@ class HDRNetwork(nn.Module):
     Attributes:
         tile_multiple: H and W (and tile origins) must be multiples of this.
         receptive_field: context each output pixel needs, in pixels.
+        gated: the wrapper blends the output over the exact linearisation of the input
+            (:class:`~hdr_plugin.models.engine.gate.LinearGate`): below the highlight mask
+            the model is the plain linearisation, inside it it can only add light.
     """
 
     tile_multiple = 1
     receptive_field = 1
+    gated = True
 
     def global_context(self, x: torch.Tensor) -> Any:
         """Whole-frame context (e.g. a CRF) from a downscaled full frame; ``None`` if none."""
@@ -233,6 +239,14 @@ class TorchModel:
         # Weights stay float32; autocast runs convolutions in bf16/fp16 and keeps
         # reductions (normalisation, softmax, the output head's decode) in float32.
         self.net = net.to(self.device).to(memory_format=torch.channels_last)
+        threshold = getattr(net, "mask_threshold", DEFAULT_THRESHOLD)
+        self.gate = (
+            LinearGate.from_ocio(color, spec.input_encoding, output_space, threshold).to(
+                self.device
+            )
+            if getattr(net, "gated", False)
+            else None
+        )
         self._held: tuple[Any, dict[FrameStatistic, Any]] | None = None
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # frames of a shot share one size
@@ -280,7 +294,8 @@ class TorchModel:
         padded, (height, width) = pad_to_multiple(x, self.net.tile_multiple)
         with self._autocast():
             out = self._run_padded(padded)
-        return out[..., :height, :width].float()
+        out = out[..., :height, :width].float()
+        return out if self.gate is None else self.gate(x, out)
 
     def _run_padded(self, padded: torch.Tensor) -> torch.Tensor:
         whole = padded.shape[-1] * padded.shape[-2] <= self.tile_budget

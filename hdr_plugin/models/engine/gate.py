@@ -1,0 +1,78 @@
+"""The gate that keeps an image network exact below the clip: HDRCNN's blend, positive only.
+
+``out = lin + α · max(net - lin, 0)`` per channel, with ``lin`` the plate's OCIO
+linearisation (in the network's output space), ``net`` what the network predicts, and
+``α = clamp((max_c code - τ) / (1 - τ), 0, 1)`` the soft highlight mask of Eilertsen et
+al. (SIGGRAPH Asia 2017). Below the mask's threshold τ the output is the plain
+linearisation, whatever the network says; inside a highlight the network can only add
+light (a clipped highlight is never darker than its clip), as the papers intend.
+
+The linearisation is a 1D LUT sampled from the OCIO processor (4096 steps, linearly
+interpolated: within 1e-5 of OCIO's own result) followed by OCIO's primaries matrix, so
+the gate runs in torch, on the GPU and inside an exported TorchScript module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from hdr_plugin.color import LINEAR_REC709, ColorContext
+from hdr_plugin.masks import DEFAULT_THRESHOLD
+
+LUT_SIZE = 4096
+
+
+class LinearGate(nn.Module):
+    """Blend a network's HDR prediction over the exact linearisation of its input.
+
+    Args:
+        lut: (:data:`LUT_SIZE`,) display-linear Rec.709 value of each code value step.
+        matrix: (3, 3) Rec.709 -> the network's output primaries.
+        threshold: τ of the soft highlight mask, a code value in [0, 1).
+    """
+
+    def __init__(self, lut: torch.Tensor, matrix: torch.Tensor, threshold: float) -> None:
+        super().__init__()
+        self.register_buffer("lut", lut.float(), persistent=False)
+        self.register_buffer("matrix", matrix.float(), persistent=False)
+        self.threshold = float(threshold)
+
+    @classmethod
+    def from_ocio(
+        cls,
+        color: ColorContext,
+        encoding: str,
+        output_space: str,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> LinearGate:
+        """The gate for inputs in ``encoding`` and outputs in ``output_space`` (OCIO names)."""
+        ramp = np.repeat(np.linspace(0.0, 1.0, LUT_SIZE, dtype=np.float32)[:, None], 3, axis=1)
+        lut = color.convert(ramp, encoding, LINEAR_REC709)[:, 1]
+        matrix = color.convert(np.eye(3, dtype=np.float32), LINEAR_REC709, output_space).T
+        return cls(torch.from_numpy(np.ascontiguousarray(lut)), torch.from_numpy(matrix), threshold)
+
+    @classmethod
+    def identity(cls) -> LinearGate:
+        """A placeholder gate (TorchScript needs a module of one type in either case)."""
+        return cls(torch.linspace(0.0, 1.0, 2), torch.eye(3), DEFAULT_THRESHOLD)
+
+    def linearise(self, code: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) code values in [0, 1] -> linear values in the output space."""
+        position = code.float().clamp(0.0, 1.0) * (self.lut.shape[0] - 1)
+        low = position.floor().clamp(max=self.lut.shape[0] - 2)
+        frac = position - low
+        index = low.long()
+        linear709 = self.lut[index] * (1.0 - frac) + self.lut[index + 1] * frac
+        return torch.einsum("ij,njhw->nihw", self.matrix, linear709)
+
+    def alpha(self, code: torch.Tensor) -> torch.Tensor:
+        """(N, 1, H, W) soft highlight mask of the code values."""
+        peak = code.float().amax(dim=1, keepdim=True)
+        return ((peak - self.threshold) / (1.0 - self.threshold)).clamp(0.0, 1.0)
+
+    def forward(self, code: torch.Tensor, hdr: torch.Tensor) -> torch.Tensor:
+        """The gated output: ``hdr`` ((N, 3, H, W), output space) over ``code``'s linearisation."""
+        linear = self.linearise(code)
+        return linear + self.alpha(code) * (hdr.float() - linear).clamp(min=0.0)
