@@ -4,15 +4,17 @@
 documented family of camera curves (:func:`hdr_plugin.models.crf.camera_curves`), in the
 spirit of SingleHDR's linearisation net (Liu et al., CVPR 2020), which regresses the
 inverse curve from the image, its edges and its histogram. Here the image (on a proxy of
-:data:`PROXY_EDGE` pixels) goes through a strided CNN and its per-channel code histograms
-through an MLP; the joined features give one logit per family curve.
+:data:`PROXY_EDGE` pixels) goes through a strided CNN, and its per-channel code histograms
+and slope profiles (mean gradient per code value, which a filmic shoulder makes fade
+towards white) through an MLP; the joined features give one logit per family curve and
+one that the curve is tone-mapped.
 
 The decision is deliberately conservative, because a plate decoded with a slightly wrong
 display curve loses far more below the clip than any highlight model can win above it (an
-sRGB plate decoded as gamma 2.2 loses about 11 dB of PU21-PSNR): unless the classifier
-puts more than :data:`TONE_MAPPED_CONFIDENCE` of its probability on the tone-mapped
-curves (filmic, Reinhard, log and S-curves), the plate is taken as sRGB and decoded by
-OCIO, exactly as without ``auto``. Otherwise the inverse curve is the probability-weighted
+sRGB plate decoded as gamma 2.2 loses about 11 dB of PU21-PSNR): unless the classifier is
+more than :data:`TONE_MAPPED_CONFIDENCE` sure that the curve is tone-mapped (filmic,
+Reinhard, log and S-curves), the plate is taken as sRGB and decoded by OCIO, exactly as
+without ``auto``. Otherwise the inverse curve is the probability-weighted
 mean of the tone-mapped curves' inverses.
 """
 

@@ -17,48 +17,69 @@ from hdr_plugin.models.engine.networks import network
 
 
 def code_histograms(code: torch.Tensor, bins: int = HISTOGRAM_BINS) -> torch.Tensor:
-    """(N, 3 * bins) per-channel histograms of code values in [0, 1], each summing to 1.
+    """(N, 6 * bins): per channel, the histogram of code values and their slope profile.
 
-    Soft (linear) binning, so that it is differentiable and does not alias 8-bit codes.
+    The histogram sums to 1 per channel (soft, linear binning, so 8-bit codes do not
+    alias). The slope profile is the mean gradient magnitude of the pixels in each bin,
+    over the image's mean gradient (log): a curve's local slope scales every gradient at
+    that code value, so a filmic shoulder shows as gradients fading towards white, where
+    a display encoding keeps them up to the clip.
     """
     n, c = code.shape[:2]
-    x = code.clamp(0.0, 1.0).reshape(n, c, -1) * (bins - 1)
-    low = x.floor().clamp(max=bins - 2)
-    frac = x - low
-    hist = torch.zeros(n, c, bins, dtype=code.dtype, device=code.device)
-    hist.scatter_add_(2, low.long(), 1.0 - frac)
-    hist.scatter_add_(2, low.long() + 1, frac)
-    return (hist / x.shape[-1]).reshape(n, c * bins)
+    x = code.clamp(0.0, 1.0)
+    gy, gx = torch.gradient(x, dim=(2, 3))
+    slope = torch.sqrt(gx * gx + gy * gy).reshape(n, c, -1)
+    position = x.reshape(n, c, -1) * (bins - 1)
+    low = position.floor().clamp(max=bins - 2)
+    frac = position - low
+    index = low.long()
+    weights = torch.zeros(n, c, bins, dtype=code.dtype, device=code.device)
+    weights.scatter_add_(2, index, 1.0 - frac)
+    weights.scatter_add_(2, index + 1, frac)
+    slopes = torch.zeros_like(weights)
+    slopes.scatter_add_(2, index, (1.0 - frac) * slope)
+    slopes.scatter_add_(2, index + 1, frac * slope)
+    mean_slope = slope.mean(dim=2, keepdim=True) + 1e-6
+    profile = torch.log((slopes / weights.clamp(min=1e-3)) / mean_slope + 1e-3)
+    profile = profile * (weights > 1e-3)  # empty bins say nothing
+    histogram = weights / position.shape[-1]
+    return torch.cat([histogram, profile], dim=1).reshape(n, 2 * c * bins)
 
 
 @network("camera-curve")
 class CurveNet(nn.Module):
-    """Display-encoded plate (N, 3, H, W) -> (N, classes) logits over the curve family.
+    """Display-encoded plate (N, 3, H, W) -> logits: whether tone-mapped, and which curve.
 
     Args:
         classes: number of family curves.
-        width: channels of the first convolution (doubling at each of four strides).
+        width: channels of the first convolutions (full resolution, then doubling at each
+            of four strides).
     """
 
     def __init__(self, classes: int = 58, width: int = 16) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        cin = 3
+        layers: list[nn.Module] = [
+            nn.Conv2d(3, width, 3, padding=1),
+            nn.LeakyReLU(0.1),
+        ]
+        cin = width
         for k in range(4):
             cout = width * 2**k
             layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.LeakyReLU(0.1)]
             layers += [nn.Conv2d(cout, cout, 3, padding=1), nn.LeakyReLU(0.1)]
             cin = cout
         self.features = nn.Sequential(*layers)
-        self.histogram = nn.Sequential(nn.Linear(3 * HISTOGRAM_BINS, 128), nn.LeakyReLU(0.1))
-        self.classify = nn.Sequential(
-            nn.Linear(2 * cin + 128, 128), nn.LeakyReLU(0.1), nn.Linear(128, classes)
-        )
+        self.histogram = nn.Sequential(nn.Linear(6 * HISTOGRAM_BINS, 128), nn.LeakyReLU(0.1))
+        self.trunk = nn.Sequential(nn.Linear(2 * cin + 128, 128), nn.LeakyReLU(0.1))
+        self.curve = nn.Linear(128, classes)
+        self.tone_mapped = nn.Linear(128, 1)
 
-    def forward(self, code: torch.Tensor) -> torch.Tensor:
+    def forward(self, code: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, classes) curve logits and (N,) logit that the curve is tone-mapped."""
         features = self.features(code * 2.0 - 1.0)
         pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
-        return self.classify(torch.cat([pooled, self.histogram(code_histograms(code))], dim=1))
+        joined = self.trunk(torch.cat([pooled, self.histogram(code_histograms(code))], dim=1))
+        return self.curve(joined), self.tone_mapped(joined)[:, 0]
 
 
 def proxy(code: np.ndarray) -> torch.Tensor:
@@ -86,11 +107,12 @@ class CameraCurveEstimator:
         self.device = device
 
     @torch.inference_mode()
-    def probabilities(self, code: np.ndarray) -> np.ndarray:
-        """(classes,) probabilities for an (H, W, 3) plate of code values in [0, 1]."""
-        logits = self.net(proxy(np.clip(code, 0.0, 1.0)).to(self.device))
-        return torch.softmax(logits.float(), dim=1)[0].cpu().numpy().astype(np.float64)
+    def probabilities(self, code: np.ndarray) -> tuple[np.ndarray, float]:
+        """(classes,) curve probabilities and P(tone-mapped) for an (H, W, 3) plate."""
+        logits, tone = self.net(proxy(np.clip(code, 0.0, 1.0)).to(self.device))
+        curves = torch.softmax(logits.float(), dim=1)[0].cpu().numpy().astype(np.float64)
+        return curves, float(torch.sigmoid(tone.float())[0])
 
     def estimate(self, code: np.ndarray) -> CurveEstimate:
         """The decision for one plate (the render loop asks once per shot)."""
-        return decide(self.probabilities(code))
+        return decide(*self.probabilities(code))

@@ -59,11 +59,10 @@ class CurveEstimate:
         return np.interp(np.clip(code, 0.0, 1.0), grid, self.inverse).astype(np.float32)
 
 
-def decide(probabilities: np.ndarray) -> CurveEstimate:
-    """Turn class probabilities (classes,) into a :class:`CurveEstimate`."""
+def decide(probabilities: np.ndarray, tone_mapped: float) -> CurveEstimate:
+    """Turn curve probabilities (classes,) and P(tone-mapped) into a :class:`CurveEstimate`."""
     names = curve_names()
     tone = np.array([not is_display_curve(n) for n in names])
-    tone_mapped = float(probabilities[tone].sum())
     if tone_mapped <= TONE_MAPPED_CONFIDENCE:
         return CurveEstimate("srgb", tone_mapped)
     weights = np.where(tone, probabilities, 0.0)

@@ -3,7 +3,8 @@
 A step is a batch of training views, each degraded by one curve of the documented family
 (half of them display encodings, a quarter of those plain sRGB; the other half tone-mapped
 curves), 8/10-bit, noise and JPEG as usual, with 0.5-15 % of pixels clipped. The loss is
-the cross-entropy of the curve's class. Validation reports how often the decision
+the cross-entropy of the curve's class plus the binary cross-entropy of whether it is
+tone-mapped (what the decision reads). Validation reports how often the decision
 (:func:`~hdr_plugin.models.camera_curve.decide`) keeps a display-encoded plate on sRGB and
 how often it takes a tone-mapped plate off it.
 """
@@ -62,9 +63,13 @@ class CameraCurveTrainer(Trainer):
             )
             codes.append(proxy(pair.sdr)[0].permute(1, 2, 0).numpy())
             labels.append(label)
+        names = curve_names()
         return {
             "code": to_tensor(codes, self.device),
             "label": torch.tensor(labels, device=self.device),
+            "tone_mapped": torch.tensor(
+                [0.0 if is_display_curve(names[i]) else 1.0 for i in labels], device=self.device
+            ),
         }
 
     def inference_model(self) -> CameraCurveEstimator:
@@ -84,8 +89,8 @@ class CameraCurveTrainer(Trainer):
                 view = random_view(image, min(256, *image.shape[:2]), rng)
                 label = draw_curve(rng)
                 pair = synthesize(view, self.color, rng, self.pipeline_for(label))
-                probabilities = estimator.probabilities(pair.sdr)
-                srgb = decide(probabilities).inverse is None
+                probabilities, tone = estimator.probabilities(pair.sdr)
+                srgb = decide(probabilities, tone).inverse is None
                 correct.append(float(np.argmax(probabilities) == label))
                 (kept if is_display_curve(names[label]) else taken).append(
                     srgb if is_display_curve(names[label]) else not srgb
@@ -125,6 +130,10 @@ class CameraCurveTrainer(Trainer):
         return path
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Cross-entropy of the curve class."""
-        logits = self.net(batch["code"]).float()
-        return {"cross_entropy": F.cross_entropy(logits, batch["label"])}
+        """Cross-entropy of the curve class and binary cross-entropy of "tone-mapped"."""
+        logits, tone = self.net(batch["code"])
+        tone_mapped = batch["tone_mapped"]
+        return {
+            "curve": F.cross_entropy(logits.float(), batch["label"]),
+            "tone_mapped": F.binary_cross_entropy_with_logits(tone.float(), tone_mapped),
+        }
