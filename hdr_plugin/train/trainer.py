@@ -30,8 +30,10 @@ from tqdm import tqdm
 from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.inference import select_device
+from hdr_plugin.masks import DEFAULT_THRESHOLD
 from hdr_plugin.models import architecture, get_spec, learned_models
 from hdr_plugin.models.engine.encodings import pq_encode
+from hdr_plugin.models.engine.gate import LinearGate
 from hdr_plugin.models.engine.networks import output_space, package_of
 from hdr_plugin.models.engine.torch_model import TorchModel
 from hdr_plugin.models.engine.weights import save_weights
@@ -229,10 +231,26 @@ class Trainer:
         self._train_files = list_hdr_files(config.data, split["train"])
         self._validation_files = list_hdr_files(config.data, split["validation"])
         self._pool: list[np.ndarray] | None = None
+        self._gate: LinearGate | None = None
 
     def build_network(self) -> torch.nn.Module:
         """The network to train (the config's architecture)."""
         return build_network(self.config)
+
+    def gated(self, code: torch.Tensor, hdr: torch.Tensor) -> torch.Tensor:
+        """``hdr`` blended over the exact linearisation of ``code``, as the model renders.
+
+        HDRCNN's blend without the positivity clamp of inference, so that predictions
+        below the linearisation are pulled up rather than cut off without a gradient.
+        """
+        if self._gate is None:
+            spec = get_spec(self.config.model)
+            threshold = getattr(self.net, "mask_threshold", DEFAULT_THRESHOLD)
+            gate = LinearGate.from_ocio(
+                self.color, spec.input_encoding, output_space(self.config.model), threshold
+            )
+            self._gate = gate.to(self.device)
+        return self._gate(code, hdr, positive=False)
 
     # -- data -------------------------------------------------------------------------
 

@@ -65,14 +65,22 @@ class LinearGate(nn.Module):
         frac = position - low
         index = low.long()
         linear709 = self.lut[index] * (1.0 - frac) + self.lut[index + 1] * frac
-        return torch.einsum("ij,njhw->nihw", self.matrix, linear709)
+        # Elementwise, not a matmul: autocast would round a matmul's output to bf16.
+        return (self.matrix[None, :, :, None, None] * linear709[:, None]).sum(dim=2)
 
     def alpha(self, code: torch.Tensor) -> torch.Tensor:
         """(N, 1, H, W) soft highlight mask of the code values."""
         peak = code.float().amax(dim=1, keepdim=True)
         return ((peak - self.threshold) / (1.0 - self.threshold)).clamp(0.0, 1.0)
 
-    def forward(self, code: torch.Tensor, hdr: torch.Tensor) -> torch.Tensor:
-        """The gated output: ``hdr`` ((N, 3, H, W), output space) over ``code``'s linearisation."""
+    def forward(self, code: torch.Tensor, hdr: torch.Tensor, positive: bool = True) -> torch.Tensor:
+        """The gated output: ``hdr`` ((N, 3, H, W), output space) over ``code``'s linearisation.
+
+        ``positive=False`` is HDRCNN's plain blend ``(1 - α) lin + α hdr``, which training
+        uses so that a prediction below the linearisation still gets a gradient.
+        """
         linear = self.linearise(code)
-        return linear + self.alpha(code) * (hdr.float() - linear).clamp(min=0.0)
+        residual = hdr.float() - linear
+        if positive:
+            residual = residual.clamp(min=0.0)
+        return linear + self.alpha(code) * residual

@@ -1,4 +1,4 @@
-"""Training ``hybrid-mnv3``: L1 on the log HDR the decoder predicts."""
+"""Training ``hybrid-mnv3``: L1 on the log of the gated output (the decoder predicts log HDR)."""
 
 from __future__ import annotations
 
@@ -20,5 +20,5 @@ class HybridTrainer(Trainer):
         return type(build_network(self.config))(**options)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        pred = self.net.predict_log(batch["sdr"])
+        pred = log_encode(self.gated(batch["sdr"], self.net(batch["sdr"])))
         return {"l1_log": losses.l1(pred, log_encode(batch["hdr"]))}

@@ -1,4 +1,4 @@
-"""Training ``unet-native``: SSIM and L1 on PQ-encoded Rec.2020 crops."""
+"""Training ``unet-native``: SSIM and L1 on PQ-encoded Rec.2020 crops of the gated output."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ from hdr_plugin.train.trainer import Trainer, register_trainer
 
 @register_trainer("unet-native")
 class UNetTrainer(Trainer):
-    """Synthetic crops; the loss is on the PQ encoding the network predicts in."""
+    """Synthetic crops; the loss is on the PQ encoding of what the model renders.
+
+    The network's HDR prediction is blended over the exact linearisation by the soft
+    highlight mask (:meth:`Trainer.gated`): it learns what to add inside highlights.
+    """
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        pred, target = self.net.predict_pq(batch["sdr"]), pq_encode(batch["hdr"])
+        pred = pq_encode(self.gated(batch["sdr"], self.net(batch["sdr"])))
+        target = pq_encode(batch["hdr"])
         return {"ssim": losses.ssim_loss(pred, target), "l1": losses.l1(pred, target)}
