@@ -6,7 +6,10 @@ view, panned 0.4° per frame over 24 frames (1001-1024), exposed once for the wh
 so that about 3 % of pixels clip, encoded to sRGB through OCIO and quantised to 8-bit
 PNG. The sun and its reflections clip, which is what reconstruction has to undo.
 
-Usage: python scripts/make_sample_plates.py [--source PATH] [--out samples/plates]
+Also writes ``samples/mattes/sun.png``: a soft matte around the sun of the middle frame,
+one still matte for the whole shot (the shot config ``samples/shots.toml`` uses it).
+
+Usage: python scripts/make_sample_plates.py --source venice_sunset_1k.hdr [--out samples/plates]
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from hdr_plugin.io import read_image
 from hdr_plugin.train.data import perspective_view
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "hdr" / "venice_sunset_1k.hdr"
 WIDTH, HEIGHT = 480, 270
 FIRST_FRAME, FRAME_COUNT = 1001, 24
 FOV_DEG, START_YAW_DEG, YAW_STEP_DEG, PITCH_DEG = 75.0, 50.0, 0.4, 2.0
@@ -31,7 +33,7 @@ CLIPPED_FRACTION = 0.03
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--source", type=Path, required=True, help="venice_sunset_1k.hdr")
     parser.add_argument("--out", type=Path, default=ROOT / "samples" / "plates")
     args = parser.parse_args()
 
@@ -59,9 +61,24 @@ def main() -> int:
         out.open(str(path), spec)
         out.write_image(np.round(encoded * 255).astype(np.uint8))
         out.close()
+    write_matte(views[FRAME_COUNT // 2] * exposure, args.out.parent / "mattes" / "sun.png")
     clipped = float((views[FRAME_COUNT // 2] * exposure >= 1).any(axis=-1).mean())
     print(f"wrote {FRAME_COUNT} frames to {args.out} (x{exposure:.3f}, {clipped:.1%} clipped)")
     return 0
+
+
+def write_matte(exposed: np.ndarray, path: Path) -> None:
+    """An 8-bit grey matte: 1 over the clipped sun and its glow, falling off smoothly."""
+    from scipy.ndimage import gaussian_filter
+
+    clipped = (exposed.max(axis=-1) >= 1.0).astype(np.float32)
+    matte = np.clip(gaussian_filter(clipped, 12.0) * 6.0, 0.0, 1.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    spec = oiio.ImageSpec(matte.shape[1], matte.shape[0], 1, oiio.UINT8)
+    out = oiio.ImageOutput.create(str(path))
+    out.open(str(path), spec)
+    out.write_image(np.round(matte[..., None] * 255).astype(np.uint8))
+    out.close()
 
 
 if __name__ == "__main__":
