@@ -249,6 +249,8 @@ def _write_frame(
         **frame_attributes(node, item.plate, item.frame, item.matte_path),
         "hdr_plugin:inputColorspace": result.input_colorspace,
     }
+    if result.input_curve is not None:  # --input-colorspace auto: what it decided
+        attributes["hdr_plugin:inputCurve"] = result.input_curve
     path = write_exr(
         item.target,
         np.concatenate(layers, axis=-1),

@@ -1,0 +1,127 @@
+"""``--input-colorspace auto``: the camera-curve estimate, its decision and the node's use of it."""
+
+import numpy as np
+import pytest
+import torch
+
+import hdr_plugin.node as node_module
+from hdr_plugin.models.camera_curve import (
+    TONE_MAPPED_CONFIDENCE,
+    CurveEstimate,
+    curve_names,
+    decide,
+    is_display_curve,
+)
+from hdr_plugin.models.camera_curve.arch import CurveNet, code_histograms
+from hdr_plugin.models.crf import SAMPLES, camera_curves
+from hdr_plugin.node import AUTO, ReconstructNode, ReconstructSettings
+from tests.conftest import gradient_plate
+
+
+def one_hot(name: str) -> np.ndarray:
+    probabilities = np.zeros(len(curve_names()))
+    probabilities[curve_names().index(name)] = 1.0
+    return probabilities
+
+
+def test_a_display_encoding_is_decoded_by_ocio_as_srgb():
+    estimate = decide(one_hot("gamma 2.2"), tone_mapped=0.1)
+    assert estimate.name == "srgb" and estimate.inverse is None
+
+
+def test_a_confident_tone_mapped_estimate_inverts_that_curve():
+    estimate = decide(one_hot("hable W=8"), tone_mapped=0.99)
+    assert estimate.inverse is not None and "hable W=8" in estimate.name
+    grid = np.linspace(0, 1, SAMPLES)
+    forward = camera_curves()["hable W=8"]
+    code = np.interp(np.array([0.05, 0.3, 0.7]), grid, forward)[None, None, :]
+    linear = estimate.linearise(np.repeat(code[..., None], 3, axis=-1)[0])
+    np.testing.assert_allclose(linear[0, :, 0], [0.05, 0.3, 0.7], atol=2e-3)
+    assert np.all(np.diff(estimate.inverse) >= 0) and estimate.inverse[-1] == pytest.approx(1.0)
+
+
+def test_a_doubtful_estimate_stays_on_srgb():
+    half = TONE_MAPPED_CONFIDENCE - 0.05
+    assert decide(one_hot("hable W=8"), tone_mapped=half).inverse is None
+
+
+def test_the_classes_split_into_display_and_tone_mapped_curves():
+    display = [n for n in curve_names() if is_display_curve(n)]
+    assert {"srgb", "bt1886", "gamma22"} <= set(display)
+    assert not any(n.startswith(("hable", "reinhard", "log", "s-curve")) for n in display)
+
+
+def test_slope_profile_shows_a_filmic_toe_and_shoulder():
+    """On one scene, gradients fade faster towards white and black under Hable than sRGB."""
+    ramp = np.linspace(0.0, 1.0, 256)
+    scene = np.tile(ramp, (64, 1))
+    curves = camera_curves()
+    grid = np.linspace(0, 1, SAMPLES)
+    profiles = {}
+    for name in ("srgb", "hable W=8"):
+        code = np.interp(scene, grid, curves[name]).astype(np.float32)
+        x = torch.from_numpy(np.repeat(code[None, None], 3, axis=1))
+        features = code_histograms(x, bins=16).reshape(2, 3, 16)[1, 0]  # slope profile, R
+        profiles[name] = features.numpy()
+    filmic, srgb = profiles["hable W=8"], profiles["srgb"]
+    assert filmic[-2:].mean() < srgb[-2:].mean() - 0.2  # the shoulder
+    assert filmic[0] < srgb[0] - 1.0  # the toe
+
+
+def test_network_shapes():
+    logits, tone = CurveNet()(torch.rand(2, 3, 96, 128))
+    assert logits.shape == (2, len(curve_names())) and tone.shape == (2,)
+
+
+class _Fixed:
+    """A stand-in estimator that always decides the same, counting its calls."""
+
+    def __init__(self, estimate: CurveEstimate):
+        self.estimate_value, self.calls = estimate, 0
+        self.weights_hash = "sha256:test"
+
+    def estimate(self, code):
+        self.calls += 1
+        return self.estimate_value
+
+
+@pytest.fixture
+def fixed_estimator(monkeypatch):
+    def install(estimate):
+        stub = _Fixed(estimate)
+        monkeypatch.setattr(node_module, "load_curve_estimator", lambda: stub)
+        monkeypatch.setattr(node_module, "require_curve_estimator", lambda: None)
+        return stub
+
+    return install
+
+
+def test_auto_on_an_srgb_estimate_equals_the_named_colourspace(color, fixed_estimator):
+    fixed_estimator(CurveEstimate("srgb", 0.1))
+    plate = gradient_plate(40, 56)
+    auto = ReconstructNode(ReconstructSettings(model="linear", input_colorspace=AUTO), color)
+    named = ReconstructNode(ReconstructSettings(model="linear", input_colorspace="srgb"), color)
+    result = auto.process_frame(plate)
+    np.testing.assert_array_equal(result.rgb, named.process_frame(plate).rgb)
+    assert result.input_curve == "srgb"
+
+
+def test_auto_decodes_with_the_estimated_curve_and_holds_it_for_the_shot(color, fixed_estimator):
+    from hdr_plugin.models.camera_curve.decision import inverse_curves
+
+    inverse = inverse_curves()[curve_names().index("hable W=8")]
+    stub = fixed_estimator(CurveEstimate("hable W=8", 0.95, inverse))
+    node = ReconstructNode(ReconstructSettings(model="linear", input_colorspace=AUTO), color)
+    assert node.holds_statistics
+    node.hold_statistics(gradient_plate(32, 48, seed=1))
+    calls = stub.calls
+    plate = gradient_plate(32, 48, seed=2)
+    result = node.process_frame(plate)
+    assert stub.calls == calls  # held: no estimate per frame, so a shot cannot flicker
+    expected = color.convert(
+        CurveEstimate("x", 1.0, inverse).linearise(plate),
+        "Linear Rec.709 (sRGB)",
+        "Linear Rec.2020",
+    )
+    np.testing.assert_allclose(result.rgb, expected, rtol=1e-4, atol=1e-5)
+    assert result.input_curve == "hable W=8"

@@ -1,0 +1,94 @@
+"""highlight-unet and the gate of the image networks: exact below the clip, light only added.
+
+Built with random weights in a temporary $HDR_PLUGIN_WEIGHTS, so that these specify the
+architecture whatever the shipped weights are (tests/test_shipped_weights.py covers those).
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from hdr_plugin.export import export_torchscript
+from hdr_plugin.io import read_image
+from hdr_plugin.models import create_model, get_spec
+from hdr_plugin.models.engine.gate import LinearGate
+from hdr_plugin.models.engine.weights import save_weights
+from hdr_plugin.models.highlight_unet.arch import CLIP_LINEAR, HighlightUNet
+from hdr_plugin.node import ReconstructNode, ReconstructSettings
+from tests.conftest import REPO, gradient_plate
+
+TINY = {"widths": [4, 8, 8], "proxy_edge": 64}
+CROP = REPO / "tests" / "fixtures" / "sunset_crop.png"
+
+
+@pytest.fixture
+def weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("HDR_PLUGIN_WEIGHTS", str(tmp_path))
+    torch.manual_seed(0)
+    net = HighlightUNet(**TINY)
+    with torch.no_grad():  # gains well above 1, so that "only clipped channels" is visible
+        net.head.bias.fill_(1.0)
+        net.head.weight.normal_(std=0.3)
+    save_weights(net, tmp_path / get_spec("highlight-unet").weights, {"architecture": TINY})
+    return tmp_path
+
+
+def render(model, plate, color):
+    node = ReconstructNode(
+        ReconstructSettings(model=model, model_options={"device": "cpu", "precision": "float32"})
+        if model != "linear"
+        else ReconstructSettings(model="linear"),
+        color,
+    )
+    return node.process_frame(plate, input_colorspace="srgb").rgb
+
+
+def test_unclipped_channels_are_the_linearisation_and_clipped_ones_only_brighter(color, weights):
+    plate = read_image(CROP).rgb
+    out = render("highlight-unet", plate, color)
+    linear = render("linear", plate, color)
+    code709 = color.convert(plate, "srgb", "Linear Rec.709 (sRGB)")
+    clipped = code709 >= CLIP_LINEAR
+    assert clipped.any() and (~clipped).any()
+    out709 = color.convert(out, "Linear Rec.2020", "Linear Rec.709 (sRGB)")
+    linear709 = color.convert(linear, "Linear Rec.2020", "Linear Rec.709 (sRGB)")
+    np.testing.assert_allclose(out709[~clipped], linear709[~clipped], rtol=1e-4, atol=1e-5)
+    assert (out709[clipped] >= linear709[clipped] - 1e-5).all()
+    assert out709[clipped].mean() > 1.5 * linear709[clipped].mean()
+
+
+def test_a_plate_without_clipped_pixels_is_returned_as_it_is(color, weights):
+    plate = np.clip(gradient_plate(48, 64) * 0.8, 0, 0.9).astype(np.float32)
+    np.testing.assert_allclose(
+        render("highlight-unet", plate, color), render("linear", plate, color), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("size", [(64, 64), (90, 161), (200, 300)])
+def test_torchscript_export_matches_the_python_model(color, weights, tmp_path, size):
+    model = create_model("highlight-unet", color, {"device": "cpu", "precision": "float32"})
+    path = export_torchscript(model, tmp_path / "hu.pt")
+    exported = torch.jit.load(str(path))
+    plate = gradient_plate(*size, seed=2)
+    linear709 = np.clip(color.convert(plate, "srgb", model.spec.input_encoding), 0, 1)
+    python = model(linear709)
+    x = torch.from_numpy(np.ascontiguousarray(linear709)).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        script = exported(x)[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(script, python, rtol=1e-4, atol=1e-5)
+
+
+def test_gate_is_exact_below_the_mask_and_never_darkens(color):
+    gate = LinearGate.from_ocio(color, "srgb", "Linear Rec.2020", threshold=0.9)
+    code = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    code[..., :8, :8] = 1.0
+    darker = torch.zeros(1, 3, 32, 32)  # a network that predicts black everywhere
+    out = gate(code, darker)
+    linear = color.convert(code[0].permute(1, 2, 0).numpy(), "srgb", "Linear Rec.2020")
+    np.testing.assert_allclose(out[0].permute(1, 2, 0).numpy(), linear, rtol=1e-4, atol=1e-5)
+    brighter = gate(code, torch.full((1, 3, 32, 32), 10.0))
+    below = code.amax(dim=1, keepdim=True).expand_as(code) <= 0.9
+    torch.testing.assert_close(brighter[below], out[below])
+    assert (brighter[..., :8, :8] > 9.9).all()  # fully inside the mask: the network's value
+    blend = gate(code, darker, positive=False)  # training: HDRCNN's plain blend
+    assert (blend[..., :8, :8] < 1e-6).all()
