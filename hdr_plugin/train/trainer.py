@@ -443,6 +443,14 @@ class Trainer:
         self.save_checkpoint()
         return self.export(time.perf_counter() - start)
 
+    def write_log(self, name: str | None = None) -> Path:
+        """Write ``<model>.log`` (:func:`training_log`) into the run folder."""
+        name = name or Path(get_spec(self.config.model).weights).with_suffix(".log").name
+        path = self.output / name
+        self.output.mkdir(parents=True, exist_ok=True)
+        path.write_text(training_log(self.history))
+        return path
+
     def export(self, seconds: float) -> Path:
         """Write ``<model>.safetensors`` and its model card into the run folder."""
         spec = get_spec(self.config.model)
@@ -455,7 +463,7 @@ class Trainer:
         card = {
             "model": spec.name,
             "architecture": self.config.architecture,
-            "input": "display-encoded Rec.709 (sRGB), code values in [0, 1]",
+            "input": f"{spec.input_encoding}, values in [0, 1]",
             "output": "scene-linear Rec.2020, SDR reference white 1.0 (203 cd/m2)",
             "training": {
                 "data": f"{len(self._train_files)} HDR images, split by scene family "
@@ -469,6 +477,7 @@ class Trainer:
                 "steps": self.step,
                 "seconds_this_session": round(seconds, 1),
                 "device": str(self.device),
+                "log": self.write_log().name,
             },
             "validation_during_training": validation[-1] if validation else {},
             "weights_dtype": self.config.weights_dtype,
@@ -478,6 +487,20 @@ class Trainer:
         path = self.output / spec.weights
         save_weights(net, path, card)
         return path
+
+
+def training_log(history: list[dict[str, Any]], every: int = 100) -> str:
+    """The run as text: mean loss terms per ``every`` steps, and each validation."""
+    lines = []
+    for start in range(0, len(history), every):
+        chunk = history[start : start + every]
+        terms = sorted({k for r in chunk for k in r if k not in ("step", "validation")})
+        means = ", ".join(f"{k} {np.mean([r[k] for r in chunk if k in r]):.4f}" for k in terms)
+        lines.append(f"steps {chunk[0]['step']}-{chunk[-1]['step']}: {means}")
+        lines += [
+            f"step {r['step']} validation: {r['validation']}" for r in chunk if "validation" in r
+        ]
+    return "\n".join(lines) + "\n"
 
 
 #: model name -> its :class:`Trainer`, filled by :func:`register_trainer`.

@@ -119,6 +119,7 @@ class CameraCurveTrainer(Trainer):
                 "steps": self.step,
                 "seconds_this_session": round(seconds, 1),
                 "device": str(self.device),
+                "log": self.write_log(f"{NAME}.log").name,
             },
             "validation_during_training": validation[-1] if validation else {},
             "licence": "Apache-2.0 (weights trained by hdr_plugin)",

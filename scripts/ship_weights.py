@@ -1,0 +1,47 @@
+"""Copy a finished training run's weights, model card and log into ``hdr_plugin/weights``.
+
+    python scripts/ship_weights.py runs/highlight-unet highlight-unet
+
+The log (mean loss terms per 100 steps, every validation) is rebuilt from the run's
+checkpoint history when the run did not write one; the card names it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from hdr_plugin.models import BUNDLED_WEIGHTS, file_hash, get_spec
+from hdr_plugin.models.camera_curve import NAME as CURVE_ESTIMATOR
+from hdr_plugin.models.camera_curve import WEIGHTS_FILE as CURVE_WEIGHTS
+from hdr_plugin.train.trainer import training_log
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="the run folder (config 'output')")
+    parser.add_argument("model", help="registry name, or camera-curve")
+    args = parser.parse_args()
+    weights = CURVE_WEIGHTS if args.model == CURVE_ESTIMATOR else get_spec(args.model).weights
+    source = args.run / weights
+    card = json.loads(source.with_suffix(".json").read_text())
+    log = source.with_suffix(".log")
+    if not log.is_file():
+        history = json.loads((args.run / "checkpoint.json").read_text())["history"]
+        log.write_text(training_log(history))
+    card["training"]["log"] = log.name
+    if args.model != CURVE_ESTIMATOR:
+        card["input"] = f"{get_spec(args.model).input_encoding}, values in [0, 1]"
+    target = BUNDLED_WEIGHTS / weights
+    shutil.copy2(source, target)
+    shutil.copy2(log, target.with_suffix(".log"))
+    card["weights_hash"] = file_hash(target)
+    target.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"shipped {target} ({target.stat().st_size / 1e6:.2f} MB) with its card and log")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
