@@ -44,6 +44,9 @@ from hdr_plugin.train.evaluate import evaluation_views
 from hdr_plugin.train.metrics import score
 from hdr_plugin.validation import check_values, field_types
 
+#: Scene-linear floor before a loss PQ-encodes a prediction: PQ's slope is infinite at 0,
+#: which would turn the zero gradient of unchanged black pixels into NaN.
+PQ_FLOOR = 1e-5
 #: Environment variable naming the folder of HDR images when a config or command does not.
 DATA_ENV = "HDR_PLUGIN_DATA"
 

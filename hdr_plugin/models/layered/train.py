@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from hdr_plugin.models.engine.encodings import pq_decode, pq_encode
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import Trainer, register_trainer
+from hdr_plugin.train.trainer import PQ_FLOOR, Trainer, register_trainer
 
 
 @register_trainer("layered")
@@ -20,7 +20,9 @@ class LayeredTrainer(Trainer):
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         stages = self.net.stages(batch["sdr"])
         target = pq_encode(batch["hdr"])
-        pred = pq_encode(self.gated(batch["sdr"], pq_decode(stages["pq"].float())))
+        pred = pq_encode(
+            self.gated(batch["sdr"], pq_decode(stages["pq"].float())).clamp(min=PQ_FLOOR)
+        )
         valid = (stages["mask"] < 1.0).all(dim=1, keepdim=True).to(target.dtype)
         return {
             "hole_valid_l1": losses.hole_valid_l1(pred, target, valid),

@@ -6,7 +6,7 @@ import torch
 
 from hdr_plugin.models.engine.encodings import pq_encode
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import Trainer, register_trainer
+from hdr_plugin.train.trainer import PQ_FLOOR, Trainer, register_trainer
 
 
 @register_trainer("unet-native")
@@ -18,6 +18,6 @@ class UNetTrainer(Trainer):
     """
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        pred = pq_encode(self.gated(batch["sdr"], self.net(batch["sdr"])))
+        pred = pq_encode(self.gated(batch["sdr"], self.net(batch["sdr"])).clamp(min=PQ_FLOOR))
         target = pq_encode(batch["hdr"])
         return {"ssim": losses.ssim_loss(pred, target), "l1": losses.l1(pred, target)}
