@@ -109,6 +109,12 @@ def _plain_builtins(transform: ocio.Transform) -> ocio.Transform:
     return transform
 
 
+def _clear_interchange(item) -> None:
+    """Drop the 2.5 interchange attributes (AMF ids, ICC names) of a space, view or look."""
+    for attribute in item.getInterchangeAttributes():
+        item.setInterchangeAttribute(attribute, "")
+
+
 def _downgrade(config: ocio.Config) -> None:
     """Make ``config`` loadable at :data:`PROFILE` (see the module docstring)."""
     directions = (ocio.COLORSPACE_DIR_TO_REFERENCE, ocio.COLORSPACE_DIR_FROM_REFERENCE)
@@ -119,21 +125,17 @@ def _downgrade(config: ocio.Config) -> None:
             if transform is not None:
                 colorspace.setTransform(_plain_builtins(transform), direction)
         colorspace.setInteropID("")
-        for attribute in colorspace.getInterchangeAttributes():
-            colorspace.setInterchangeAttribute(attribute, "")
+        _clear_interchange(colorspace)
         config.addColorSpace(colorspace)
-    views = list(config.getViewTransforms())
-    config.clearViewTransforms()
-    for view in views:
-        for attribute in view.getInterchangeAttributes():
-            view.setInterchangeAttribute(attribute, "")
-        config.addViewTransform(view)
-    looks = list(config.getLooks())
-    config.clearLooks()
-    for look in looks:
-        for attribute in look.getInterchangeAttributes():
-            look.setInterchangeAttribute(attribute, "")
-        config.addLook(look)
+    for items, clear, add in (
+        (config.getViewTransforms, config.clearViewTransforms, config.addViewTransform),
+        (config.getLooks, config.clearLooks, config.addLook),
+    ):
+        kept = list(items())
+        clear()
+        for item in kept:
+            _clear_interchange(item)
+            add(item)
     config.setMajorVersion(PROFILE[0])
     config.setMinorVersion(PROFILE[1])
 
