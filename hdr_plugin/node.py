@@ -314,7 +314,8 @@ class ReconstructNode:
         source_space = self.resolve_input_colorspace(input_colorspace)
 
         start = time.perf_counter()
-        decode = self._decoder(rgb, source_space)
+        estimate = None if self._curves is None else self._curve_of(rgb)
+        decode = self._decoder(rgb, source_space, estimate)
         encoded = decode(self.spec.input_encoding)
         mask = highlight_mask(decode(DEFAULT_INPUT_SPACE), s.mask_threshold)
         colour_time = time.perf_counter() - start
@@ -334,23 +335,22 @@ class ReconstructNode:
             result = result * np.float32(s.white_level)
         out = self.color.convert(result, WORKING_SPACE, self.output_colorspace)
         self.timings["colour"] += colour_time + time.perf_counter() - start
-        curve = None if self._curves is None else self._curve_of(rgb).name
-        return NodeOutput(out, mask, source_space, curve)
+        return NodeOutput(out, mask, source_space, estimate.name if estimate else None)
 
     def _curve_of(self, rgb: np.ndarray) -> CurveEstimate:
         """The ``auto`` estimate for a frame: the shot's held one, else the frame's own."""
         return self._held_curve or self._curves.estimate(_code_values(rgb))
 
-    def _decoder(self, rgb: np.ndarray, source_space: str) -> Callable[[str], np.ndarray]:
+    def _decoder(
+        self, rgb: np.ndarray, source_space: str, estimate: CurveEstimate | None = None
+    ) -> Callable[[str], np.ndarray]:
         """``decode(encoding)``: the plate in a model's input encoding, clipped to [0, 1].
 
-        NaN pixels become black, +Inf peak. Under ``auto`` a tone-mapped estimate decodes
-        the code values to display-linear Rec.709 first; everything else is OCIO.
+        NaN pixels become black, +Inf peak. A tone-mapped ``auto`` estimate decodes the
+        code values to display-linear Rec.709 first; everything else is OCIO.
         """
-        if self._curves is not None:
-            estimate = self._curve_of(rgb)
-            if estimate.inverse is not None:
-                rgb, source_space = estimate.linearise(_code_values(rgb)), LINEAR_REC709
+        if estimate is not None and estimate.inverse is not None:
+            rgb, source_space = estimate.linearise(_code_values(rgb)), LINEAR_REC709
         cache: dict[str, np.ndarray] = {}
 
         def decode(encoding: str) -> np.ndarray:
@@ -376,7 +376,8 @@ class ReconstructNode:
         hold = getattr(self.model, "hold_statistics", None)
         if hold is not None and self.spec.global_parts:
             source_space = self.resolve_input_colorspace(input_colorspace)
-            hold(self._decoder(rgb, source_space)(self.spec.input_encoding))
+            decode = self._decoder(rgb, source_space, self._held_curve)
+            hold(decode(self.spec.input_encoding))
             held = True
         return held
 

@@ -17,9 +17,10 @@ Changes made to the upstream studio config:
 * Written at OCIO profile :data:`PROFILE` (2.4, the first with the ACES 2 output
   transforms) from the 2.5 studio config, so that hosts on OCIO 2.4 and later (Nuke,
   Blender, Resolve, oiiotool) load it: the display encodings use the plain builtins
-  instead of the 2.5 "MIRROR NEGS" ones (identical for non-negative values), and the 2.5
-  interop ids and interchange attributes are dropped (the aliases still name each
-  space's primaries).
+  instead of the 2.5 "MIRROR NEGS" ones (identical for non-negative values), the 2.5
+  interop ids become aliases, with and without ``ocio:`` (``srgb_rec709_scene`` tags
+  still resolve) and the 2.5
+  interchange attributes are dropped.
 """
 
 from __future__ import annotations
@@ -124,6 +125,11 @@ def _downgrade(config: ocio.Config) -> None:
             transform = colorspace.getTransform(direction)
             if transform is not None:
                 colorspace.setTransform(_plain_builtins(transform), direction)
+        interop = colorspace.getInteropID()
+        for name in {interop, interop.removeprefix("ocio:")} - {""}:
+            # Files tagged with the interop id (``srgb_rec709_scene``) still resolve.
+            if name not in colorspace.getAliases() and not config.hasRole(name):
+                colorspace.addAlias(name)
         colorspace.setInteropID("")
         _clear_interchange(colorspace)
         config.addColorSpace(colorspace)
