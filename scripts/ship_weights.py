@@ -32,6 +32,9 @@ def main() -> int:
         history = json.loads((args.run / "checkpoint.json").read_text())["history"]
         log.write_text(training_log(history))
     card["training"]["log"] = log.name
+    command = card["training"]["command"]
+    if command.startswith("-c "):  # run as `python -c "...main()" train ...`
+        card["training"]["command"] = "hdr-plugin " + command[3:]
     if args.model != CURVE_ESTIMATOR:
         card["input"] = f"{get_spec(args.model).input_encoding}, values in [0, 1]"
     target = BUNDLED_WEIGHTS / weights

@@ -108,19 +108,33 @@ def _node(name: str, color: ColorContext) -> ReconstructNode:
 
 
 def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    """Markdown table: one row per model, the metrics (HDR-FLIP when scored) per pipeline."""
+    """Markdown: one table per pipeline, a row per model, differences from ``linear``.
+
+    Columns: PU21-PSNR of the whole image and of the clipped region, log-PSNR, PU21-SSIM,
+    HDR-FLIP (when scored), and, when ``linear`` was evaluated, each model's PU21-PSNR gain
+    over it (whole / clipped) in dB.
+    """
     pipelines = list(next(iter(results.values())))
     flip = FLIP in next(iter(results.values()))[pipelines[0]]
+    baseline = results.get("linear")
     names = ["PU21-PSNR", "clipped PU21-PSNR", "log-PSNR", "PU21-SSIM", *(["HDR-FLIP"] * flip)]
-    header = "| model | " + " | ".join(f"{p} {n}" for p in pipelines for n in names)
-    lines = [header + " |", "|---" * (1 + len(names) * len(pipelines)) + "|"]
-    for name, per_pipeline in results.items():
-        cells = []
-        for pipeline in pipelines:
+    if baseline is not None:
+        names.append("vs linear (whole / clipped)")
+    tables = []
+    for pipeline in pipelines:
+        lines = [f"{pipeline} ({results[next(iter(results))][pipeline]['images']} views)", ""]
+        lines += ["| model | " + " | ".join(f"{pipeline} {n}" for n in names) + " |"]
+        lines.append("|---" * (1 + len(names)) + "|")
+        for name, per_pipeline in results.items():
             r = per_pipeline[pipeline]
-            cells += [f"{r[m]:.2f}" if not math.isnan(r[m]) else "-" for m in METRICS[:3]]
+            cells = [f"{r[m]:.2f}" if not math.isnan(r[m]) else "-" for m in METRICS[:3]]
             cells.append(f"{r['pu21_ssim']:.4f}")
             if flip:
                 cells.append(f"{r[FLIP]:.4f}")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+            if baseline is not None:
+                b = baseline[pipeline]
+                whole, clipped = (r[m] - b[m] for m in ("pu21_psnr", "pu21_psnr_clipped"))
+                cells.append(f"{whole:+.2f} / {clipped:+.2f}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
