@@ -241,10 +241,11 @@ class Trainer:
         return build_network(self.config)
 
     def gated(self, code: torch.Tensor, hdr: torch.Tensor) -> torch.Tensor:
-        """``hdr`` blended over the exact linearisation of ``code``, as the model renders.
+        """The network output ``hdr`` over the exact linearisation of ``code``, as rendered.
 
-        HDRCNN's blend without the positivity clamp of inference, so that predictions
-        below the linearisation are pulled up rather than cut off without a gradient.
+        For an HDR prediction, HDRCNN's blend without the positivity clamp of inference,
+        so that predictions below the linearisation are pulled up rather than cut off
+        without a gradient; for a log-gain prediction, the gain applied as in inference.
         """
         if self._gate is None:
             spec = get_spec(self.config.model)
@@ -253,6 +254,8 @@ class Trainer:
                 self.color, spec.input_encoding, output_space(self.config.model), threshold
             )
             self._gate = gate.to(self.device)
+        if getattr(self.net, "predicts", "hdr") == "log_gain":
+            return self._gate.expand(code, hdr)
         return self._gate(code, hdr, positive=False)
 
     # -- data -------------------------------------------------------------------------

@@ -7,6 +7,9 @@ al. (SIGGRAPH Asia 2017). Below the mask's threshold τ the output is the plain
 linearisation, whatever the network says; inside a highlight the network can only add
 light (a clipped highlight is never darker than its clip), as the papers intend.
 
+A residual network (``predicts = "log_gain"``: the U-Net and the hybrid) predicts a log
+gain instead, applied as ``lin · (1 + α (exp(softplus(g)) - 1))`` (:meth:`LinearGate.expand`).
+
 The linearisation is a 1D LUT sampled from the OCIO processor (4096 steps, linearly
 interpolated: within 1e-5 of OCIO's own result) followed by OCIO's primaries matrix, so
 the gate runs in torch, on the GPU and inside an exported TorchScript module.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.color import LINEAR_REC709, ColorContext
@@ -72,6 +76,16 @@ class LinearGate(nn.Module):
         """(N, 1, H, W) soft highlight mask of the code values."""
         peak = code.float().amax(dim=1, keepdim=True)
         return ((peak - self.threshold) / (1.0 - self.threshold)).clamp(0.0, 1.0)
+
+    def expand(self, code: torch.Tensor, log_gain: torch.Tensor) -> torch.Tensor:
+        """A residual network's output: ``lin · (1 + α (exp(softplus(log_gain)) - 1))``.
+
+        For networks that predict a log gain over the linearisation (``predicts =
+        "log_gain"``): never darker than ``lin``, and exactly ``lin`` below the mask.
+        """
+        linear = self.linearise(code)
+        gain = torch.expm1(F.softplus(log_gain.float()))
+        return linear * (1.0 + self.alpha(code) * gain)
 
     def forward(self, code: torch.Tensor, hdr: torch.Tensor, positive: bool = True) -> torch.Tensor:
         """The gated output: ``hdr`` ((N, 3, H, W), output space) over ``code``'s linearisation.

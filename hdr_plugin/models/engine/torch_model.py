@@ -131,11 +131,14 @@ class HDRNetwork(nn.Module):
         gated: the wrapper blends the output over the exact linearisation of the input
             (:class:`~hdr_plugin.models.engine.gate.LinearGate`): below the highlight mask
             the model is the plain linearisation, inside it it can only add light.
+        predicts: ``"hdr"`` (the output is an HDR image, blended by the gate) or
+            ``"log_gain"`` (the output is a log gain over the linearisation).
     """
 
     tile_multiple = 1
     receptive_field = 1
     gated = True
+    predicts = "hdr"
 
     def global_context(self, x: torch.Tensor) -> Any:
         """Whole-frame context (e.g. a CRF) from a downscaled full frame; ``None`` if none."""
@@ -295,7 +298,9 @@ class TorchModel:
         with self._autocast():
             out = self._run_padded(padded)
         out = out[..., :height, :width].float()
-        return out if self.gate is None else self.gate(x, out)
+        if self.gate is None:
+            return out
+        return self.gate.expand(x, out) if self.net.predicts == "log_gain" else self.gate(x, out)
 
     def _run_padded(self, padded: torch.Tensor) -> torch.Tensor:
         whole = padded.shape[-1] * padded.shape[-2] <= self.tile_budget

@@ -1,4 +1,4 @@
-"""``hybrid-mnv3``: MobileNetV3-Large encoder autoencoder predicting log1p HDR."""
+"""``hybrid-mnv3``: MobileNetV3-Large autoencoder predicting a log gain inside highlights."""
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, WORKING_SPACE
 from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, register_neural
@@ -8,7 +8,7 @@ SPEC = ModelSpec(
     name="hybrid-mnv3",
     family="hybrid",
     kind="neural",
-    description="MobileNetV3-Large encoder + PixelShuffle decoder, log1p HDR (Rec.2020)",
+    description="MobileNetV3 encoder + PixelShuffle decoder, log residual over the linearisation",
     input_encoding=DEFAULT_INPUT_SPACE,
     weights="hybrid-mnv3.safetensors",
     tile_multiple=32,

@@ -4,8 +4,8 @@ Encoder: MobileNetV3-Large (Howard et al., ICCV 2019), written here with torchvi
 parameter names (``features.N.block.M...``) so that an ImageNet state dict saved from
 torchvision loads as is from a local file; the encoder is then frozen. Decoder: at each
 scale a 3x3 conv to 4C channels and PixelShuffle(2), concatenation with the encoder skip,
-3x3 conv, InstanceNorm, ReLU; Tanh output predicting log1p HDR with a fixed normalisation
-(:data:`hdr_plugin.models.engine.encodings.LOG_CEILING`), never per-image min/max.
+3x3 conv, InstanceNorm, ReLU; the head predicts a log gain per Rec.2020 channel, the
+residual over the exact linearisation that the gate applies inside highlights.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.inference import Tile
-from hdr_plugin.models.engine.encodings import log_decode
 from hdr_plugin.models.engine.networks import network
 from hdr_plugin.models.engine.torch_model import (
     FrameStatistic,
@@ -27,6 +26,7 @@ from hdr_plugin.models.engine.torch_model import (
     in_float32,
 )
 from hdr_plugin.models.engine.weights import load_state_dict
+from hdr_plugin.models.unet.arch import start_at_the_linearisation
 
 # (kernel, expanded, out, squeeze-excite, hard-swish, stride) per inverted residual block,
 # MobileNetV3-Large, Table 1 of Howard et al. 2019.
@@ -170,7 +170,10 @@ class DecoderBlock(nn.Module):
 
 @network("hybrid-mnv3")
 class HybridMNV3(HDRNetwork):
-    """MobileNetV3-Large encoder + PixelShuffle decoder; Tanh output is log1p HDR (Rec.2020).
+    """MobileNetV3-Large encoder + PixelShuffle decoder predicting a log gain (Rec.2020).
+
+    The decoder's log output is a residual over the exact linearisation, which the gate
+    applies inside the soft highlight mask; it is trained with L1 on the log of the result.
 
     Args:
         width_mult: encoder channel multiplier.
@@ -182,6 +185,7 @@ class HybridMNV3(HDRNetwork):
 
     tile_multiple = 32
     receptive_field = 224
+    predicts = "log_gain"
 
     def __init__(
         self, *, width_mult: float = 1.0, decoder_width: int = 16, backbone: str | None = None
@@ -205,6 +209,7 @@ class HybridMNV3(HDRNetwork):
             ]
         )
         self.head = nn.Conv2d(widths[0], 3, 3, padding=1)
+        start_at_the_linearisation(self.head)
         if backbone:
             self.load_backbone(backbone)
 
@@ -216,16 +221,12 @@ class HybridMNV3(HDRNetwork):
         for parameter in self.encoder.parameters():
             parameter.requires_grad_(False)
 
-    def predict_log(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) display-encoded Rec.709 -> Tanh output, log1p HDR / LOG_CEILING."""
+    def forward(
+        self, x: torch.Tensor, context: Any = None, window: Tile | None = None
+    ) -> torch.Tensor:
+        """(N, 3, H, W) log gains over the linearisation, before softplus (float32)."""
         skips, bottom = self.encoder(x)
         y = self.bottleneck(bottom)
         for decoder, skip in zip(self.decoders, [*reversed(skips), x], strict=True):
             y = decoder(y, skip)
-        return torch.tanh(in_float32(self.head, y))
-
-    def forward(
-        self, x: torch.Tensor, context: Any = None, window: Tile | None = None
-    ) -> torch.Tensor:
-        """Scene-linear Rec.2020, reference white 1.0."""
-        return log_decode(self.predict_log(x).float().clamp(min=0.0))
+        return in_float32(self.head, y)

@@ -1,7 +1,8 @@
-"""``unet-native``: U-Net, SDR Rec.709 -> PQ Rec.2020.
+"""``unet-native``: U-Net predicting a positive residual over the exact linearisation.
 
-Trained with an SSIM loss on native pairs (an SDR grade and an HDR grade of the same
-frames) or on synthetic pairs.
+It learns range and the 709 -> 2020 gamut together (it sees Rec.709 code values and
+predicts a gain per Rec.2020 channel inside highlights), trained with SSIM and L1 on PQ;
+below the soft highlight mask it is the plain linearisation.
 """
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, WORKING_SPACE
@@ -12,7 +13,7 @@ SPEC = ModelSpec(
     name="unet-native",
     family="unet",
     kind="neural",
-    description="U-Net, SDR Rec.709 -> PQ Rec.2020 (range and gamut), SSIM-trained",
+    description="U-Net residual over the linearisation inside highlights, SSIM-trained on PQ",
     input_encoding=DEFAULT_INPUT_SPACE,
     weights="unet-native.safetensors",
     tile_multiple=16,

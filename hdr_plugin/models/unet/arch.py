@@ -15,7 +15,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.inference import Tile
-from hdr_plugin.models.engine.encodings import pq_decode
 from hdr_plugin.models.engine.networks import network
 from hdr_plugin.models.engine.torch_model import HDRNetwork
 
@@ -108,32 +107,35 @@ class UNet(nn.Module):
 
 @network("unet-native")
 class UNetNative(HDRNetwork):
-    """``unet-native``: U-Net from display-encoded Rec.709 to PQ-encoded Rec.2020.
+    """``unet-native``: U-Net predicting a log gain over the linearisation of the plate.
 
-    It learns range and the 709 -> 2020 gamut expansion together; the output, a sigmoid,
-    is PQ with reference white at 203 cd/m².
+    The network sees display-encoded Rec.709 and predicts, per Rec.2020 channel, the log
+    gain that the gate (:meth:`~hdr_plugin.models.engine.gate.LinearGate.expand`) applies
+    inside the soft highlight mask: a positive residual over the exact linearisation. It is
+    trained with SSIM and L1 on the PQ encoding of the result.
 
     Args:
         width: channels at full resolution.
         levels: U-Net resolutions.
     """
 
+    predicts = "log_gain"
+
     def __init__(self, *, width: int = 16, levels: int = 5) -> None:
         super().__init__()
         self.unet = UNet(in_channels=3, out_channels=3, width=width, levels=levels)
         self.tile_multiple = self.unet.tile_multiple
         self.receptive_field = self.unet.receptive_field
-
-    def predict_pq(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) display-encoded Rec.709 -> PQ-encoded Rec.2020 (what training sees).
-
-        A sigmoid bounds the output to (0, 1) with a gradient everywhere (a clamp would
-        stop training on pixels that overshoot).
-        """
-        return torch.sigmoid(self.unet(x))
+        start_at_the_linearisation(self.unet.head)
 
     def forward(
         self, x: torch.Tensor, context: Any = None, window: Tile | None = None
     ) -> torch.Tensor:
-        """Scene-linear Rec.2020, reference white 1.0."""
-        return pq_decode(self.predict_pq(x).float())
+        """(N, 3, H, W) log gains before softplus (the gate makes them >= 0)."""
+        return self.unet(x).float()
+
+
+def start_at_the_linearisation(head: nn.Conv2d) -> None:
+    """Initialise a log-gain head so that training starts at gain exp(softplus(-4)) = 1.02."""
+    nn.init.normal_(head.weight, std=1e-3)
+    nn.init.constant_(head.bias, -4.0)
