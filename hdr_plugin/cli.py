@@ -395,7 +395,22 @@ def colorspaces_command(ctx: click.Context) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and map project errors to one line and exit status 1."""
+    """Entry point: run the CLI and map project errors to one line and exit status 1.
+
+    The process environment is left as found (``--max-pixels`` sets it for the run's workers),
+    so a host calling :func:`main` in-process keeps its own limit.
+    """
+    saved = os.environ.get(MAX_PIXELS_ENV)
+    try:
+        return _run(argv)
+    finally:
+        if saved is None:
+            os.environ.pop(MAX_PIXELS_ENV, None)
+        else:
+            os.environ[MAX_PIXELS_ENV] = saved
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="hdr-plugin", standalone_mode=False)
     except HdrPluginError as exc:

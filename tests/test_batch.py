@@ -215,7 +215,7 @@ def test_failed_validation_blocks_the_publish(show):
     os.unlink(show / "plates" / "sh010.1002.png")
     (show / "plates" / "sh010.1004.png").unlink()
     with pytest.raises(
-        HdrPluginError, match=r"ValidatePlates \(sh010\): .*missing frame\(s\) 1002, 1004"
+        HdrPluginError, match=r"ValidatePlates \(sh010\): .*missing frame\(s\): 1002, 1004"
     ):
         publish(show / "shots.toml", show / "publish")
     assert not (show / "publish" / "sh010").exists()

@@ -35,11 +35,11 @@ def test_render_sequence_writes_half_rec2020_exrs_with_provenance(capsys, tmp_pa
     assert spec.getattribute("chromaticities") == pytest.approx(
         (0.708, 0.292, 0.170, 0.797, 0.131, 0.046, 0.3127, 0.3290)
     )
-    assert spec.getattribute("hdr_plugin:model") == DEFAULT_MODEL == "highlight-expand"
+    assert spec.getattribute("hdr_plugin:model") == DEFAULT_MODEL == "highlight-unet"
     assert spec.getattribute("hdr_plugin:inputColorspace") == "sRGB Encoded Rec.709 (sRGB)"
     assert spec.getattribute("hdr_plugin:inputFile") == "shot.1003.png"
     assert spec.getattribute("hdr_plugin:frame") == 1003
-    weights = BUNDLED_WEIGHTS / "highlight-expand.safetensors"
+    weights = BUNDLED_WEIGHTS / "highlight-unet.safetensors"
     assert spec.getattribute("hdr_plugin:weightsHash") == file_hash(weights)
     assert spec.getattribute("hdr_plugin:version")
     assert spec.getattribute("hdr_plugin:ocioConfig").endswith("config.ocio")
@@ -91,7 +91,7 @@ def test_alpha_is_written_back(capsys, tmp_path):
 def test_models_and_colorspaces_listings(capsys):
     code, stdout, _ = run(capsys, "models")
     assert code == 0
-    assert "highlight-expand" in stdout and "(default)" in stdout
+    assert "highlight-unet (default)" in stdout
     assert "-O peak_nits=1000.0" in stdout
     code, stdout, _ = run(capsys, "colorspaces")
     assert code == 0
@@ -111,7 +111,7 @@ def test_missing_frames_fail_before_writing_anything(capsys, tmp_path, plate_seq
     (plate_sequence.parent / "shot.1004.png").unlink()
     out = tmp_path / "out" / "hdr.####.exr"
     code, _, err = run(capsys, "render", str(plate_sequence), "-o", str(out))
-    assert_one_line_error(code, err, "missing frame(s) 1004", "shot.1004.png")
+    assert_one_line_error(code, err, "missing frame(s): 1004", "shot.1004.png")
     assert exr_files(tmp_path / "out") == []
 
 
@@ -227,4 +227,4 @@ def test_missing_matte_frame_is_named(capsys, tmp_path, plate_sequence):
         capsys, "render", str(plate_sequence), "-o", str(tmp_path / "o.####.exr"),
         "--matte", str(mattes / "roto.####.png"),
     )  # fmt: skip
-    assert_one_line_error(code, err, "roto.####.png", "missing frame(s) 1002")
+    assert_one_line_error(code, err, "roto.####.png", "missing frame(s): 1002")

@@ -48,7 +48,7 @@ from hdr_plugin.models.engine.weights import (
 #: the plain linearisation on the validation split, on the whole image and in the clipped
 #: region, for both camera pipelines (README, "Choosing the default"), at about the cost of
 #: an analytic operator.
-DEFAULT_MODEL = "highlight-expand"
+DEFAULT_MODEL = "highlight-unet"
 
 __all__ = [
     "BUNDLED_WEIGHTS",
