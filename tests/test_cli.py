@@ -91,7 +91,7 @@ def test_alpha_is_written_back(capsys, tmp_path):
 def test_models_and_colorspaces_listings(capsys):
     code, stdout, _ = run(capsys, "models")
     assert code == 0
-    assert "highlight-unet (default)" in stdout
+    assert next(l for l in stdout.splitlines() if l.startswith("highlight-unet")).endswith("(default)")
     assert "-O peak_nits=1000.0" in stdout
     code, stdout, _ = run(capsys, "colorspaces")
     assert code == 0

@@ -228,8 +228,8 @@ def test_resume_and_export(hdr_folder, tmp_path, color, monkeypatch):
 
 def test_bad_training_configs():
     with pytest.raises(ConfigError, match="unknown camera curve 'kodak'"):
-        TrainConfig.load(None, {"model": "'highlight-expand'", "curves": "['kodak']"})
+        TrainConfig.load(None, {"model": "'highlight-expand'", "data": "'.'", "curves": "['kodak']"})
     with pytest.raises(ConfigError, match="clip_range"):
-        TrainConfig.load(None, {"model": "'highlight-expand'", "clip_range": "[0.3, 0.1]"})
+        TrainConfig.load(None, {"model": "'highlight-expand'", "data": "'.'", "clip_range": "[0.3, 0.1]"})
     with pytest.raises(ConfigError, match="no backbone"):
         make_trainer(TrainConfig(model="highlight-expand", backbone="/some/mnv3.pth"))
