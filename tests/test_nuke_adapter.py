@@ -177,6 +177,7 @@ def test_torchscript_inference_route(nuke, graph, tmp_path, monkeypatch):
 
 def test_analytic_models_cannot_take_the_inference_route(nuke, graph):
     _, hdr = graph
+    hdr["model"].setValue("inverse-hable")
     with pytest.raises(Exception, match="analytic"):
         nuke.press(hdr, "setup_inference")
     assert "analytic" in nuke.messages[-1]
