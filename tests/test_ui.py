@@ -128,7 +128,7 @@ def test_probe_under_the_mouse(qtbot, window):
     from PySide6 import QtCore
 
     qtbot.mouseMove(window.viewer, QtCore.QPoint(100, 60))
-    qtbot.waitUntil(lambda: "plate" in window.probe_label.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "plate" in window.probe_label.text(), timeout=20_000)
     frame = window.viewer.frame
     x, y = window.viewer.widget_to_image(QtCore.QPointF(100, 60))
     expected = " ".join(f"{v:.3f}" for v in frame.plate[y, x])
