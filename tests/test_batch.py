@@ -268,7 +268,7 @@ def test_shots_from_an_otio_timeline(tmp_path):
 
 @pytest.mark.parametrize(
     "model",
-    ["bt2446c-inverse", "highlight-expand", "unet-native", "hybrid-mnv3", "singlehdr", "layered"],
+    ["bt2446c-inverse", "highlight-unet", "unet-native", "hybrid-mnv3", "singlehdr", "layered"],
 )
 def test_sample_sequence_does_not_flicker(model, color, capsys):
     """Frame-to-frame change of mean luminance follows the plate's own (the camera pans).

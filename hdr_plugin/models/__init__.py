@@ -11,7 +11,6 @@ registered with :func:`network`) and its trainer in ``train.py`` (see
 from hdr_plugin.models import (  # noqa: F401  (imported to register)
     analytic,
     camera_curve,
-    highlight,
     highlight_unet,
     hybrid,
     layered,

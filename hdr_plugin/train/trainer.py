@@ -78,7 +78,7 @@ class TrainConfig:
         data: folder of HDR images (split by scene family); empty = ``$HDR_PLUGIN_DATA``.
         output: run folder (checkpoints, final weights and model card).
         steps: optimisation steps.
-        batch: crops per step (``highlight-expand``: clipped pixels per step).
+        batch: crops per step.
         crop: crop edge in pixels.
         lr: peak learning rate (Adam), cosine-decayed to 10 %.
         seed: seed of initialisation, view pool and degradations.
