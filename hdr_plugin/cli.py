@@ -365,10 +365,13 @@ def view_command(
     if not screenshot:
         app.exec()
         return
-    window.pool.waitForDone(120_000)
-    app.processEvents()
-    if not window.grab().save(screenshot, "PNG"):
-        raise OutputError(f"{screenshot}: cannot write the screenshot")
+    try:
+        window.pool.waitForDone(120_000)
+        app.processEvents()
+        if not window.grab().save(screenshot, "PNG"):
+            raise OutputError(f"{screenshot}: cannot write the screenshot")
+    finally:  # a host that called us in-process keeps no stray window
+        window.close()
     click.echo(f"wrote {os.path.abspath(screenshot)}")
 
 

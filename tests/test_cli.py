@@ -91,7 +91,8 @@ def test_alpha_is_written_back(capsys, tmp_path):
 def test_models_and_colorspaces_listings(capsys):
     code, stdout, _ = run(capsys, "models")
     assert code == 0
-    assert next(l for l in stdout.splitlines() if l.startswith("highlight-unet")).endswith("(default)")
+    listed = {line.split()[0]: line for line in stdout.splitlines() if line[:1].isalpha()}
+    assert listed[DEFAULT_MODEL].endswith("(default)") and "highlight-unet" == DEFAULT_MODEL
     assert "-O peak_nits=1000.0" in stdout
     code, stdout, _ = run(capsys, "colorspaces")
     assert code == 0

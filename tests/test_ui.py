@@ -127,10 +127,15 @@ def test_wipe_overlays_and_display_controls(window):
 def test_probe_under_the_mouse(qtbot, window):
     from PySide6 import QtCore
 
-    qtbot.mouseMove(window.viewer, QtCore.QPoint(100, 60))
-    qtbot.waitUntil(lambda: "plate" in window.probe_label.text(), timeout=20_000)
     frame = window.viewer.frame
-    x, y = window.viewer.widget_to_image(QtCore.QPointF(100, 60))
+    height, width = frame.plate.shape[:2]
+    # A point over the image, whatever the window's size; the cursor is moved there from
+    # elsewhere so that Qt sends a move event even if an earlier test left it on that point.
+    point = window.viewer.image_to_widget().map(QtCore.QPointF(width / 3, height / 3)).toPoint()
+    qtbot.mouseMove(window.viewer, point + QtCore.QPoint(7, 5))
+    qtbot.mouseMove(window.viewer, point)
+    x, y = window.viewer.widget_to_image(QtCore.QPointF(point))
+    qtbot.waitUntil(lambda: f"({x}, {y}) plate" in window.probe_label.text(), timeout=20_000)
     expected = " ".join(f"{v:.3f}" for v in frame.plate[y, x])
     assert f"plate {expected}" in window.probe_label.text()
 
