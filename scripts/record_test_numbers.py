@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from hdr_plugin.models import BUNDLED_WEIGHTS, get_spec
+from hdr_plugin.models import BUNDLED_WEIGHTS, get_spec, read_card, write_card
 
 
 def main() -> int:
@@ -26,15 +26,15 @@ def main() -> int:
         spec = get_spec(model)
         if spec.weights is None:
             continue
-        card_path = (BUNDLED_WEIGHTS / spec.weights).with_suffix(".json")
-        card = json.loads(card_path.read_text())
+        weights = BUNDLED_WEIGHTS / spec.weights
+        card = read_card(weights)
         card.setdefault("test", {})[variant or "named colourspace"] = {
             "split": "test (scene families never used to train or choose)",
             "results": per_pipeline,
             "linear": results.get("linear", {}),
         }
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
-        print(f"recorded test numbers of {name} in {card_path}")
+        write_card(weights, card)
+        print(f"recorded test numbers of {name} in the card of {weights.name}")
     return 0
 
 

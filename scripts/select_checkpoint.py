@@ -14,7 +14,6 @@ The best by mean clipped-region PU21-PSNR over the cameras replaces the run's fi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.torch import load_file, save_file
 
-from hdr_plugin.models import BUNDLED_WEIGHTS, file_hash, get_spec
+from hdr_plugin.models import BUNDLED_WEIGHTS, get_spec, read_card, write_card
 from hdr_plugin.train.evaluate import evaluate
 
 PIPELINES = ("srgb-2", "srgb-8", "gamma24")
@@ -38,8 +37,8 @@ def score(weights: Path, model: str, card: dict, data: str, limit: int | None) -
         target = Path(folder) / spec.weights
         target.unlink(missing_ok=True)
         shutil.copy(weights, target)
-        target.with_suffix(".json").unlink(missing_ok=True)
-        target.with_suffix(".json").write_text(json.dumps(card))
+        target.with_suffix(".json").unlink(missing_ok=True)  # a symlink to the shipped card
+        write_card(target, card)
         os.environ["HDR_PLUGIN_WEIGHTS"] = folder
         result = evaluate([model], data=data, pipelines=PIPELINES, split="validation", limit=limit)
     return float(np.mean([result[model][p]["pu21_psnr_clipped"] for p in PIPELINES]))
@@ -56,7 +55,7 @@ def main() -> int:
     args = parser.parse_args()
     spec = get_spec(args.model)
     final = args.run / spec.weights
-    card = json.loads(final.with_suffix(".json").read_text())
+    card = read_card(final)
     steps = sorted(args.checkpoints.glob("step_*.safetensors"), key=lambda p: int(p.stem[5:]))
     candidates = {p.stem: p for p in steps}
     if len(steps) >= 2:
@@ -79,8 +78,7 @@ def main() -> int:
         "choice": best,
         "scores": {k: round(v, 3) for k, v in scores.items()},
     }
-    card["weights_hash"] = file_hash(final)
-    final.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    write_card(final, card)
     print(f"chose {best}; wrote {final}")
     return 0
 

@@ -13,7 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
-from hdr_plugin.models import BUNDLED_WEIGHTS, file_hash, get_spec
+from hdr_plugin.models import BUNDLED_WEIGHTS, get_spec, read_card, write_card
 from hdr_plugin.models.camera_curve import NAME as CURVE_ESTIMATOR
 from hdr_plugin.models.camera_curve import WEIGHTS_FILE as CURVE_WEIGHTS
 from hdr_plugin.train.trainer import training_log
@@ -26,7 +26,9 @@ def main() -> int:
     args = parser.parse_args()
     weights = CURVE_WEIGHTS if args.model == CURVE_ESTIMATOR else get_spec(args.model).weights
     source = args.run / weights
-    card = json.loads(source.with_suffix(".json").read_text())
+    card = read_card(source)
+    if not card:
+        raise SystemExit(f"{source}: no model card beside it; did the run finish?")
     log = source.with_suffix(".log")
     if not log.is_file():
         history = json.loads((args.run / "checkpoint.json").read_text())["history"]
@@ -40,8 +42,7 @@ def main() -> int:
     target = BUNDLED_WEIGHTS / weights
     shutil.copy2(source, target)
     shutil.copy2(log, target.with_suffix(".log"))
-    card["weights_hash"] = file_hash(target)
-    target.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    write_card(target, card)
     print(f"shipped {target} ({target.stat().st_size / 1e6:.2f} MB) with its card and log")
     return 0
 

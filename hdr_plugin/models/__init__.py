@@ -39,14 +39,15 @@ from hdr_plugin.models.engine.weights import (
     WEIGHTS_ENV,
     file_hash,
     has_weights,
+    read_card,
     weights_dir,
     weights_path,
+    write_card,
 )
 
-#: Used when neither the user nor the shot config names a model: the only model that beats
-#: the plain linearisation on the validation split, on the whole image and in the clipped
-#: region, for both camera pipelines (README, "Choosing the default"), at about the cost of
-#: an analytic operator.
+#: Used when neither the user nor the shot config names a model: the model that gains most
+#: over the plain linearisation on the test split's display cameras (docs/evaluation.md),
+#: at about the cost of an analytic operator (docs/benchmarks.md).
 DEFAULT_MODEL = "highlight-unet"
 
 __all__ = [
@@ -65,9 +66,11 @@ __all__ = [
     "list_models",
     "network",
     "network_models",
+    "read_card",
     "register_model",
     "register_neural",
     "register_package",
     "weights_dir",
     "weights_path",
+    "write_card",
 ]

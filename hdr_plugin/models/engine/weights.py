@@ -62,6 +62,13 @@ def card_path(weights: str | os.PathLike[str]) -> Path:
     return Path(weights).with_suffix(".json")
 
 
+def write_card(weights: str | os.PathLike[str], card: Mapping[str, Any]) -> str:
+    """Write ``card`` beside ``weights``, stamped with the weights' hash; returns the hash."""
+    digest = file_hash(weights)
+    card_path(weights).write_text(json.dumps({**card, "weights_hash": digest}, indent=2) + "\n")
+    return digest
+
+
 def save_weights(module: nn.Module, path: str | os.PathLike[str], card: Mapping[str, Any]) -> str:
     """Write ``module``'s state dict as safetensors and ``card`` as JSON beside it.
 
@@ -76,9 +83,7 @@ def save_weights(module: nn.Module, path: str | os.PathLike[str], card: Mapping[
         name: tensor.detach().cpu().contiguous() for name, tensor in module.state_dict().items()
     }
     save_file(state, str(path))
-    digest = file_hash(path)
-    card_path(path).write_text(json.dumps({**card, "weights_hash": digest}, indent=2) + "\n")
-    return digest
+    return write_card(path, card)
 
 
 def read_card(weights: str | os.PathLike[str]) -> dict[str, Any]:
