@@ -59,14 +59,12 @@ class ExportedModel(nn.Module):
         multiple: int,
         matrix: torch.Tensor,
         gate: LinearGate | None,
-        residual: bool = False,
     ):
         super().__init__()
         self.core = core
         self.multiple = multiple
         self.register_buffer("matrix", matrix)
         self.gated = gate is not None
-        self.residual = residual
         self.gate = gate if gate is not None else LinearGate.identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -77,7 +75,7 @@ class ExportedModel(nn.Module):
         pad_w = (self.multiple - width % self.multiple) % self.multiple
         y = self.core(F.pad(x, [0, pad_w, 0, pad_h], mode="replicate"))[:, :, :height, :width]
         if self.gated:
-            y = self.gate.expand(x, y) if self.residual else self.gate(x, y)
+            y = self.gate(x, y)
         return torch.einsum("ij,njhw->nihw", self.matrix, y)
 
 
@@ -115,8 +113,7 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
         else:
             core = torch.jit.trace(_Core(net), example, check_trace=False)
         gate = None if model.gate is None else copy.deepcopy(model.gate).cpu()
-        residual = getattr(net, "predicts", "hdr") == "log_gain"
-        exported = ExportedModel(core, multiple, _matrix_to_rec2020(model), gate, residual)
+        exported = ExportedModel(core, multiple, _matrix_to_rec2020(model), gate)
         scripted = torch.jit.script(exported)
     final = Path(path)
     temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")

@@ -30,7 +30,6 @@ from tqdm import tqdm
 from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.inference import select_device
-from hdr_plugin.masks import DEFAULT_THRESHOLD
 from hdr_plugin.models import architecture, get_spec, learned_models
 from hdr_plugin.models.engine.encodings import pq_encode
 from hdr_plugin.models.engine.gate import LinearGate
@@ -248,14 +247,11 @@ class Trainer:
         without a gradient; for a log-gain prediction, the gain applied as in inference.
         """
         if self._gate is None:
-            spec = get_spec(self.config.model)
-            threshold = getattr(self.net, "mask_threshold", DEFAULT_THRESHOLD)
-            gate = LinearGate.from_ocio(
-                self.color, spec.input_encoding, output_space(self.config.model), threshold
+            encoding = get_spec(self.config.model).input_encoding
+            gate = LinearGate.for_network(
+                self.color, encoding, output_space(self.config.model), self.net
             )
             self._gate = gate.to(self.device)
-        if getattr(self.net, "predicts", "hdr") == "log_gain":
-            return self._gate.expand(code, hdr)
         return self._gate(code, hdr, positive=False)
 
     # -- data -------------------------------------------------------------------------

@@ -35,13 +35,17 @@ class LinearGate(nn.Module):
         lut: (:data:`LUT_SIZE`,) display-linear Rec.709 value of each code value step.
         matrix: (3, 3) Rec.709 -> the network's output primaries.
         threshold: τ of the soft highlight mask, a code value in [0, 1).
+        log_gain: the network predicts a log gain (:meth:`expand`), not an HDR image.
     """
 
-    def __init__(self, lut: torch.Tensor, matrix: torch.Tensor, threshold: float) -> None:
+    def __init__(
+        self, lut: torch.Tensor, matrix: torch.Tensor, threshold: float, log_gain: bool = False
+    ) -> None:
         super().__init__()
         self.register_buffer("lut", lut.float(), persistent=False)
         self.register_buffer("matrix", matrix.float(), persistent=False)
         self.threshold = float(threshold)
+        self.log_gain = log_gain
 
     @classmethod
     def from_ocio(
@@ -50,12 +54,27 @@ class LinearGate(nn.Module):
         encoding: str,
         output_space: str,
         threshold: float = DEFAULT_THRESHOLD,
+        log_gain: bool = False,
     ) -> LinearGate:
         """The gate for inputs in ``encoding`` and outputs in ``output_space`` (OCIO names)."""
         ramp = np.repeat(np.linspace(0.0, 1.0, LUT_SIZE, dtype=np.float32)[:, None], 3, axis=1)
         lut = color.convert(ramp, encoding, LINEAR_REC709)[:, 1]
         matrix = color.convert(np.eye(3, dtype=np.float32), LINEAR_REC709, output_space).T
-        return cls(torch.from_numpy(np.ascontiguousarray(lut)), torch.from_numpy(matrix), threshold)
+        lut_tensor = torch.from_numpy(np.ascontiguousarray(lut))
+        return cls(lut_tensor, torch.from_numpy(matrix), threshold, log_gain)
+
+    @classmethod
+    def for_network(
+        cls, color: ColorContext, encoding: str, output_space: str, net: nn.Module
+    ) -> LinearGate:
+        """The gate of an image network: its mask threshold, and what it predicts."""
+        return cls.from_ocio(
+            color,
+            encoding,
+            output_space,
+            getattr(net, "mask_threshold", DEFAULT_THRESHOLD),
+            log_gain=getattr(net, "predicts", "hdr") == "log_gain",
+        )
 
     @classmethod
     def identity(cls) -> LinearGate:
@@ -88,11 +107,15 @@ class LinearGate(nn.Module):
         return linear * (1.0 + self.alpha(code) * gain)
 
     def forward(self, code: torch.Tensor, hdr: torch.Tensor, positive: bool = True) -> torch.Tensor:
-        """The gated output: ``hdr`` ((N, 3, H, W), output space) over ``code``'s linearisation.
+        """The gated output: the network's ``hdr`` ((N, 3, H, W)) over ``code``'s linearisation.
 
-        ``positive=False`` is HDRCNN's plain blend ``(1 - α) lin + α hdr``, which training
-        uses so that a prediction below the linearisation still gets a gradient.
+        ``hdr`` is an image in the output space, or for a ``log_gain`` gate a log gain
+        (:meth:`expand`). ``positive=False`` is HDRCNN's plain blend ``(1 - α) lin + α hdr``,
+        which training uses so that a prediction below the linearisation still gets a
+        gradient (a log gain is never below it).
         """
+        if self.log_gain:
+            return self.expand(code, hdr)
         linear = self.linearise(code)
         residual = hdr.float() - linear
         if positive:

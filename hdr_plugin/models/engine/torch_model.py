@@ -31,7 +31,6 @@ from hdr_plugin.inference import (
     run_tiled,
     select_device,
 )
-from hdr_plugin.masks import DEFAULT_THRESHOLD
 from hdr_plugin.models.engine.gate import LinearGate
 from hdr_plugin.models.engine.registry import ModelSpec
 from hdr_plugin.models.engine.weights import (
@@ -242,11 +241,8 @@ class TorchModel:
         # Weights stay float32; autocast runs convolutions in bf16/fp16 and keeps
         # reductions (normalisation, softmax, the output head's decode) in float32.
         self.net = net.to(self.device).to(memory_format=torch.channels_last)
-        threshold = getattr(net, "mask_threshold", DEFAULT_THRESHOLD)
         self.gate = (
-            LinearGate.from_ocio(color, spec.input_encoding, output_space, threshold).to(
-                self.device
-            )
+            LinearGate.for_network(color, spec.input_encoding, output_space, net).to(self.device)
             if getattr(net, "gated", False)
             else None
         )
@@ -298,9 +294,7 @@ class TorchModel:
         with self._autocast():
             out = self._run_padded(padded)
         out = out[..., :height, :width].float()
-        if self.gate is None:
-            return out
-        return self.gate.expand(x, out) if self.net.predicts == "log_gain" else self.gate(x, out)
+        return out if self.gate is None else self.gate(x, out)
 
     def _run_padded(self, padded: torch.Tensor) -> torch.Tensor:
         whole = padded.shape[-1] * padded.shape[-2] <= self.tile_budget
