@@ -42,15 +42,10 @@ def pq_decode(code: torch.Tensor) -> torch.Tensor:
     return eotf_ST2084(code) / REFERENCE_WHITE_NITS
 
 
-#: Fixed log normalisation of ``hybrid-mnv3``: log1p of the PQ ceiling in reference whites.
+#: Fixed log normalisation of ``hybrid-mnv3``'s loss: log1p of the PQ ceiling in reference whites.
 LOG_CEILING = math.log1p(10000.0 / REFERENCE_WHITE_NITS)
 
 
 def log_encode(hdr: torch.Tensor) -> torch.Tensor:
     """Scene-linear (reference white 1.0) -> log1p(hdr) / LOG_CEILING (1.0 at 10000 cd/m²)."""
     return torch.log1p(hdr.clamp(min=0.0)) / LOG_CEILING
-
-
-def log_decode(code: torch.Tensor) -> torch.Tensor:
-    """Inverse of :func:`log_encode`."""
-    return torch.expm1(code * LOG_CEILING)

@@ -1,4 +1,4 @@
-"""Training ``hybrid-mnv3``: L1 on the log of the gated output (the decoder predicts log HDR)."""
+"""Training ``hybrid-mnv3``: L1 on the log of the gated output (the decoder predicts a log gain)."""
 
 from __future__ import annotations
 

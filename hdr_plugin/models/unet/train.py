@@ -13,7 +13,7 @@ from hdr_plugin.train.trainer import PQ_FLOOR, Trainer, register_trainer
 class UNetTrainer(Trainer):
     """Synthetic crops; the loss is on the PQ encoding of what the model renders.
 
-    The network's HDR prediction is blended over the exact linearisation by the soft
+    The network's log gain is applied over the exact linearisation inside the soft
     highlight mask (:meth:`Trainer.gated`): it learns what to add inside highlights.
     """
 
