@@ -28,6 +28,12 @@ from hdr_plugin.masks import DEFAULT_THRESHOLD
 LUT_SIZE = 4096
 
 
+def start_at_the_linearisation(head: nn.Conv2d) -> None:
+    """Initialise a log-gain head so that training starts at gain exp(softplus(-4)) = 1.02."""
+    nn.init.normal_(head.weight, std=1e-3)
+    nn.init.constant_(head.bias, -4.0)
+
+
 class LinearGate(nn.Module):
     """Blend a network's HDR prediction over the exact linearisation of its input.
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdr_plugin.models.engine.gate import start_at_the_linearisation
 from hdr_plugin.models.engine.networks import network
 
 #: Display-linear value at which a channel counts as clipped: between the linear values of
@@ -73,9 +74,7 @@ class HighlightUNet(nn.Module):
             _block(widths[k + 1] + widths[k], widths[k]) for k in reversed(range(len(widths) - 1))
         )
         self.head = nn.Conv2d(widths[0], 3, 1)
-        # Start close to the identity: every gain exp(softplus(-4)) = 1.018.
-        nn.init.normal_(self.head.weight, std=1e-3)
-        nn.init.constant_(self.head.bias, -4.0)
+        start_at_the_linearisation(self.head)
 
     def proxy_size(self, height: int, width: int) -> list[int]:
         """(h, w) of the proxy of a frame: short edge ``proxy_edge`` (never upscaled)."""

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.inference import Tile
+from hdr_plugin.models.engine.gate import start_at_the_linearisation
 from hdr_plugin.models.engine.networks import network
 from hdr_plugin.models.engine.torch_model import (
     FrameStatistic,
@@ -26,7 +27,6 @@ from hdr_plugin.models.engine.torch_model import (
     in_float32,
 )
 from hdr_plugin.models.engine.weights import load_state_dict
-from hdr_plugin.models.unet.arch import start_at_the_linearisation
 
 # (kernel, expanded, out, squeeze-excite, hard-swish, stride) per inverted residual block,
 # MobileNetV3-Large, Table 1 of Howard et al. 2019.

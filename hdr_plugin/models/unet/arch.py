@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.inference import Tile
+from hdr_plugin.models.engine.gate import start_at_the_linearisation
 from hdr_plugin.models.engine.networks import network
 from hdr_plugin.models.engine.torch_model import HDRNetwork
 
@@ -133,9 +134,3 @@ class UNetNative(HDRNetwork):
     ) -> torch.Tensor:
         """(N, 3, H, W) log gains before softplus (the gate makes them >= 0)."""
         return self.unet(x).float()
-
-
-def start_at_the_linearisation(head: nn.Conv2d) -> None:
-    """Initialise a log-gain head so that training starts at gain exp(softplus(-4)) = 1.02."""
-    nn.init.normal_(head.weight, std=1e-3)
-    nn.init.constant_(head.bias, -4.0)
