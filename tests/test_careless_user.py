@@ -259,12 +259,14 @@ def test_killing_a_batch_ends_its_workers(tmp_path, plate_sequence):
          "--no-progress", "--force"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    workers: list[int] = []
+    workers: set[int] = set()
     renders = tmp_path / "renders"
     deadline = time.time() + 120
-    while time.time() < deadline and not (renders.is_dir() and any(renders.iterdir())):
-        time.sleep(0.1)  # until the workers are rendering
-    workers = _children(batch.pid)
+    while time.time() < deadline:  # until both workers have started and one is rendering
+        workers.update(_children(batch.pid))
+        if len(workers) >= 2 and renders.is_dir() and any(renders.iterdir()):
+            break
+        time.sleep(0.1)
     assert len(workers) >= 2, "the batch never started its workers"
     batch.send_signal(signal.SIGKILL)
     batch.wait()
