@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from hdr_plugin.color import LINEAR_REC709
 from hdr_plugin.export import export_torchscript
 from hdr_plugin.io import read_image
 from hdr_plugin.models import create_model, get_spec
-from hdr_plugin.models.engine.gate import LinearGate
+from hdr_plugin.models.engine.gate import GATE_THRESHOLD, LinearGate
 from hdr_plugin.models.engine.weights import save_weights
 from hdr_plugin.models.highlight_unet.arch import CLIP_LINEAR, HighlightUNet
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
@@ -78,17 +79,34 @@ def test_torchscript_export_matches_the_python_model(color, weights, tmp_path, s
     np.testing.assert_allclose(script, python, rtol=1e-4, atol=1e-5)
 
 
-def test_gate_is_exact_below_the_mask_and_never_darkens(color):
-    gate = LinearGate.from_ocio(color, "srgb", "Linear Rec.2020", threshold=0.9)
-    code = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    code[..., :8, :8] = 1.0
-    darker = torch.zeros(1, 3, 32, 32)  # a network that predicts black everywhere
-    out = gate(code, darker)
-    linear = color.convert(code[0].permute(1, 2, 0).numpy(), "srgb", "Linear Rec.2020")
-    np.testing.assert_allclose(out[0].permute(1, 2, 0).numpy(), linear, rtol=1e-4, atol=1e-5)
+def test_gate_changes_only_clipped_channels_and_never_darkens(color):
+    gate = LinearGate.from_ocio(color, "srgb", LINEAR_REC709)
+    code = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 0.99
+    code[..., :8, :8] = 1.0  # every channel clipped
+    code[:, 0, 8:16, :8] = 1.0  # only red clipped
+    linear = color.convert(code[0].permute(1, 2, 0).numpy(), "srgb", LINEAR_REC709)
+    linear = torch.from_numpy(linear).permute(2, 0, 1)[None]
+    darker = gate(code, torch.zeros(1, 3, 32, 32))  # a network that predicts black everywhere
+    torch.testing.assert_close(darker, linear, rtol=1e-4, atol=1e-5)
     brighter = gate(code, torch.full((1, 3, 32, 32), 10.0))
-    below = code.amax(dim=1, keepdim=True).expand_as(code) <= 0.9
-    torch.testing.assert_close(brighter[below], out[below])
-    assert (brighter[..., :8, :8] > 9.9).all()  # fully inside the mask: the network's value
-    blend = gate(code, darker, positive=False)  # training: HDRCNN's plain blend
+    unclipped = code < GATE_THRESHOLD
+    torch.testing.assert_close(brighter[unclipped], linear[unclipped], rtol=1e-4, atol=1e-5)
+    assert (brighter[..., :16, :8][~unclipped[..., :16, :8]] > 9.9).all()  # the network's value
+    blend = gate(code, torch.zeros(1, 3, 32, 32), positive=False)  # training: HDRCNN's blend
     assert (blend[..., :8, :8] < 1e-6).all()
+
+
+def test_gate_blends_in_the_plate_primaries_whatever_the_output_space(color):
+    """The output-space gate is the Rec.709 gate followed by the primaries matrix."""
+    code = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    code[:, 0, :8] = 1.0
+    hdr709 = 1.0 + 4.0 * torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(2))
+    to_2020 = color.convert(np.eye(3, dtype=np.float32), LINEAR_REC709, "Linear Rec.2020").T
+    matrix = torch.from_numpy(np.ascontiguousarray(to_2020))
+
+    def mix(rgb):
+        return torch.einsum("ij,njhw->nihw", matrix, rgb)
+
+    out709 = LinearGate.from_ocio(color, "srgb", LINEAR_REC709)(code, hdr709)
+    out2020 = LinearGate.from_ocio(color, "srgb", "Linear Rec.2020")(code, mix(hdr709))
+    torch.testing.assert_close(out2020, mix(out709), rtol=1e-4, atol=1e-5)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hdr_plugin.cli import main
-from hdr_plugin.errors import ConfigError
+from hdr_plugin.errors import ConfigError, ModelError
 from hdr_plugin.models import create_model
 from hdr_plugin.train import losses, metrics
 from hdr_plugin.train.data import SPLITS, make_split, scene_family
@@ -159,6 +159,16 @@ def test_losses_by_hand():
     ) == pytest.approx(1.0)
     valid = torch.tensor([[[[1.0, 0.0], [1.0, 1.0]]]])
     assert losses.hole_valid_l1(x, y, valid) == pytest.approx(0.75 + 6 * 0.25)
+    clipped = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]], [[[0.0, 0.0], [0.0, 0.0]]]])
+    scene = torch.ones(2, 3, 2, 2)
+    brighter = scene.clone()
+    brighter[:, :, 1, 1] = 100.0  # only outside the clipped pixel: does not count
+    floor = np.log(losses.CLIPPED_ERROR_FLOOR)
+    assert losses.log_clipped_pu21_error(brighter, scene, clipped) == pytest.approx(floor)
+    error = (losses.pu21(torch.tensor(4.0)) - losses.pu21(torch.tensor(1.0))) ** 2
+    assert losses.log_clipped_pu21_error(4 * scene, scene, clipped) == pytest.approx(
+        float(torch.log(error + losses.CLIPPED_ERROR_FLOOR))
+    )
     img = torch.rand(1, 3, 32, 32)
     assert metrics.ssim(img, img) == pytest.approx(1.0)
     assert metrics.ssim(img, torch.rand(1, 3, 32, 32)) < 0.5
@@ -176,13 +186,16 @@ def config(hdr_folder, tmp_path, model, **extra):
 
 @pytest.mark.parametrize("model", list(TINY))
 def test_loss_goes_down_on_a_fixed_batch(model, hdr_folder, tmp_path, color):
-    trainer = make_trainer(config(hdr_folder, tmp_path, model, lr=1e-2, steps=60), color)
+    trainer = make_trainer(
+        config(hdr_folder, tmp_path, model, lr=1e-2, steps=60, clip_range=(0.1, 0.2)), color
+    )
     batch = trainer.sample_batch()
     trainer.sample_batch = lambda: batch
     first = trainer.train_step()["loss"]
     last = min(trainer.train_step()["loss"] for _ in range(59))
-    # Every image network is gated: it changes only the highlights, and the rest of the loss
-    # (noise, quantisation below the clip) is the linearisation's and cannot go down.
+    # Every image network is gated: it changes only clipped channels (10-20 % of the pixels
+    # here), and the rest of the loss (noise, quantisation below the clip) is the
+    # linearisation's and cannot go down.
     assert last < 0.998 * first, (first, last)
 
 
@@ -212,6 +225,19 @@ def test_trained_weights_load_through_the_registry(hdr_folder, tmp_path, color, 
     model = create_model("layered", color, {"device": "cpu"})
     assert model.weights_hash == card["weights_hash"]
     assert path.stat().st_size < 1_000_000  # float16, tiny
+
+
+def test_fine_tuning_starts_from_the_given_weights(hdr_folder, tmp_path, color):
+    first = make_trainer(config(hdr_folder, tmp_path / "a", "singlehdr", steps=2), color)
+    weights = first.run(progress=False)
+    tuned = make_trainer(config(hdr_folder, tmp_path / "b", "singlehdr", init=str(weights)), color)
+    shipped = first.export_network().state_dict()  # what the weights file holds (float16)
+    for name, tensor in tuned.net.state_dict().items():
+        torch.testing.assert_close(tensor, shipped[name].float(), msg=name)
+    other = config(hdr_folder, tmp_path / "c", "singlehdr", init=str(weights))
+    other.architecture = {**TINY["singlehdr"], "width": 6}
+    with pytest.raises(ModelError, match="shape"):
+        make_trainer(other, color)
 
 
 def test_train_cli_and_bad_config(capsys, hdr_folder, tmp_path):

@@ -40,12 +40,31 @@ def pu21(x: torch.Tensor) -> torch.Tensor:
     return p6 * (((p0 + p1 * y) / (1.0 + p2 * y)).pow(p4) - p5)
 
 
-def weighted_pu21_mse(
-    prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor
+#: PU21 units² added to each view's clipped-region error before its log (a view already
+#: within about 0.1 PU21 units of its target stops pulling the batch).
+CLIPPED_ERROR_FLOOR = 1e-2
+
+
+def log_clipped_pu21_error(
+    prediction: torch.Tensor, target: torch.Tensor, clipped: torch.Tensor
 ) -> torch.Tensor:
-    """Squared PU21 error of (N, 3) pixels, averaged with per-pixel ``weight`` (N,)."""
-    error = (pu21(prediction) - pu21(target)).pow(2).mean(dim=-1)
-    return (error * weight).sum() / weight.sum()
+    """Mean over views of log(mean squared PU21 error over each view's clipped pixels).
+
+    The evaluation's clipped-region PU21-PSNR as a loss: minus its mean over the batch / 10,
+    up to a constant, so each view counts by how much it can still improve, not by how
+    bright it is. Views without a clipped pixel do not count.
+
+    Args:
+        prediction: (N, 3, H, W) scene-linear, reference white 1.0.
+        target: the same for the reference.
+        clipped: (N, 1, H, W) 1 where the plate had a clipped channel.
+    """
+    error = (pu21(prediction) - pu21(target)).pow(2).mean(dim=1, keepdim=True)
+    count = clipped.sum(dim=(1, 2, 3))
+    per_view = (error * clipped).sum(dim=(1, 2, 3)) / count.clamp(min=1.0)
+    if not bool((count > 0).any()):
+        return prediction.sum() * 0.0
+    return torch.log(per_view[count > 0] + CLIPPED_ERROR_FLOOR).mean()
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:

@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from hdr_plugin.color import ColorContext
+from hdr_plugin.constants import CLIP_CODE
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.inference import select_device
 from hdr_plugin.models import architecture, get_spec, learned_models
@@ -35,7 +36,7 @@ from hdr_plugin.models.engine.encodings import pq_encode
 from hdr_plugin.models.engine.gate import LinearGate
 from hdr_plugin.models.engine.networks import output_space, package_of
 from hdr_plugin.models.engine.torch_model import TorchModel
-from hdr_plugin.models.engine.weights import save_weights
+from hdr_plugin.models.engine.weights import apply_state_dict, load_state_dict, save_weights
 from hdr_plugin.train import losses
 from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_view
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pair, Pipeline, synthesize
@@ -46,6 +47,10 @@ from hdr_plugin.validation import check_values, field_types
 #: Scene-linear floor before a loss PQ-encodes a prediction: PQ's slope is infinite at 0,
 #: which would turn the zero gradient of unchanged black pixels into NaN.
 PQ_FLOOR = 1e-5
+#: Weight of the clipped-region PU21 term (:func:`losses.log_clipped_pu21_error`) beside
+#: a paper's own losses: the gate lets only clipped channels change, so this is the term
+#: that scores what the network adds, in the evaluation's units.
+CLIPPED_WEIGHT = 0.1
 #: Environment variable naming the folder of HDR images when a config or command does not.
 DATA_ENV = "HDR_PLUGIN_DATA"
 
@@ -93,6 +98,8 @@ class TrainConfig:
         perceptual_weight: weight of the perceptual loss when ``backbone`` is set.
         weights_dtype: dtype of the shipped weights file (``float16`` halves its size).
         max_minutes: stop (and still write weights and card) after this wall time.
+        init: weights (``.safetensors`` of this model and architecture) to start from
+            instead of a random initialisation: fine-tuning a shipped model.
         precision: ``float32``, or ``bfloat16`` to run the network under bf16 autocast in
             channels-last layout (about 3x faster on CPUs with native bf16 units).
     """
@@ -116,6 +123,7 @@ class TrainConfig:
     perceptual_weight: float = 0.1
     weights_dtype: str = "float16"
     max_minutes: float | None = None
+    init: str | None = None
     precision: str = "float32"
 
     @classmethod
@@ -179,8 +187,11 @@ def to_tensor(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
 
 
 def _batch(pairs: list[Pair], device: torch.device) -> dict[str, torch.Tensor]:
+    sdr = to_tensor([p.sdr for p in pairs], device)
     return {
-        "sdr": to_tensor([p.sdr for p in pairs], device),
+        "sdr": sdr,
+        # The evaluation's clipped region (hdr_plugin.train.metrics.clipped_region).
+        "clipped": (sdr.amax(dim=1, keepdim=True) >= CLIP_CODE).float(),
         "hdr": to_tensor([p.hdr for p in pairs], device),
         "hdr709": to_tensor([p.hdr709 for p in pairs], device),
         "sdr_continuous": to_tensor([p.sdr_continuous for p in pairs], device),
@@ -216,7 +227,10 @@ class Trainer:
         self.device = select_device(None if config.device == "auto" else config.device)
         self.output = Path(config.output)
         torch.manual_seed(config.seed)
-        self.net = self.build_network().to(self.device).train()
+        self.net = self.build_network()
+        if config.init:
+            apply_state_dict(self.net, load_state_dict(config.init), source=config.init)
+        self.net = self.net.to(self.device).train()
         if config.precision == "bfloat16":
             self.net = self.net.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(
@@ -453,12 +467,16 @@ class Trainer:
         path.write_text(training_log(self.history))
         return path
 
+    def export_network(self) -> torch.nn.Module:
+        """A copy of the network as shipped: without a loaded backbone, in ``weights_dtype``."""
+        net = build_network(dataclasses.replace(self.config, backbone=None))
+        net.load_state_dict(self.net.state_dict())
+        return net.to(getattr(torch, self.config.weights_dtype))
+
     def export(self, seconds: float) -> Path:
         """Write ``<model>.safetensors`` and its model card into the run folder."""
         spec = get_spec(self.config.model)
-        net = build_network(dataclasses.replace(self.config, backbone=None))
-        net.load_state_dict(self.net.state_dict())
-        net = net.to(getattr(torch, self.config.weights_dtype))
+        net = self.export_network()
         validation = [r["validation"] for r in self.history if "validation" in r]
         low, high = self.config.clip_range
         curves = ", ".join(self.config.curves) or "drawn from the whole family"

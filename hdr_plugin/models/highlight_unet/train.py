@@ -18,34 +18,14 @@ from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE
 from hdr_plugin.models.crf import SAMPLES
 from hdr_plugin.models.highlight_unet.arch import CLIP_LINEAR
 from hdr_plugin.train.degrade import Pair
-from hdr_plugin.train.losses import pu21
+from hdr_plugin.train.losses import log_clipped_pu21_error
 from hdr_plugin.train.trainer import Trainer, register_trainer, to_tensor
-
-#: PU21 units² added to each view's error before its log (a view already within about
-#: 0.1 PU21 units of its target stops pulling the batch).
-_ERROR_FLOOR = 1e-2
 
 
 def decode(pair: Pair) -> np.ndarray:
     """A pair's plate linearised by its camera's true inverse curve (display-linear)."""
     grid = np.linspace(0.0, 1.0, SAMPLES, dtype=np.float32)
     return np.interp(pair.sdr, grid, pair.inverse_curve).astype(np.float32)
-
-
-def log_clipped_error(
-    prediction: torch.Tensor, target: torch.Tensor, clipped: torch.Tensor
-) -> torch.Tensor:
-    """Mean over views of log(mean squared PU21 error over each view's clipped pixels).
-
-    Args:
-        prediction: (N, 3, H, W) scene-linear Rec.2020, reference white 1.0.
-        target: the same for the reference.
-        clipped: (N, 1, H, W) 1 where the plate had a clipped channel.
-    """
-    error = (pu21(prediction) - pu21(target)).pow(2).mean(dim=1, keepdim=True)
-    count = clipped.sum(dim=(1, 2, 3))
-    per_view = (error * clipped).sum(dim=(1, 2, 3)) / count.clamp(min=1.0)
-    return torch.log(per_view[count > 0] + _ERROR_FLOOR).mean()
 
 
 @register_trainer("highlight-unet")
@@ -75,4 +55,4 @@ class HighlightUNetTrainer(Trainer):
         # Elementwise, not a matmul: autocast would round a matmul's output to bf16.
         matrix = batch["to_rec2020"][None, :, :, None, None]
         prediction = (matrix * expanded[:, None]).sum(dim=2)
-        return {"log_pu21_mse": log_clipped_error(prediction, batch["hdr"], batch["clipped"])}
+        return {"log_pu21_mse": log_clipped_pu21_error(prediction, batch["hdr"], batch["clipped"])}

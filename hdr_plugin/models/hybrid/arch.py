@@ -173,7 +173,8 @@ class HybridMNV3(HDRNetwork):
     """MobileNetV3-Large encoder + PixelShuffle decoder predicting a log gain (Rec.2020).
 
     The decoder's log output is a residual over the exact linearisation, which the gate
-    applies inside the soft highlight mask; it is trained with L1 on the log of the result.
+    applies to the plate's clipped channels; it is trained with L1 on the log of the result
+    and the clipped-region PU21 error.
 
     Args:
         width_mult: encoder channel multiplier.

@@ -1,4 +1,4 @@
-"""Training ``hybrid-mnv3``: L1 on the log of the gated output (the decoder predicts a log gain)."""
+"""Training ``hybrid-mnv3``: L1 on the log of the gated output, and the clipped-region PU21."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import torch
 
 from hdr_plugin.models.engine.encodings import log_encode
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import Trainer, build_network, register_trainer
+from hdr_plugin.train.trainer import CLIPPED_WEIGHT, Trainer, build_network, register_trainer
 
 
 @register_trainer("hybrid-mnv3")
@@ -20,5 +20,9 @@ class HybridTrainer(Trainer):
         return type(build_network(self.config))(**options)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        pred = log_encode(self.gated(batch["sdr"], self.net(batch["sdr"])))
-        return {"l1_log": losses.l1(pred, log_encode(batch["hdr"]))}
+        hdr = self.gated(batch["sdr"], self.net(batch["sdr"]))
+        return {
+            "l1_log": losses.l1(log_encode(hdr), log_encode(batch["hdr"])),
+            "clipped_pu21": CLIPPED_WEIGHT
+            * losses.log_clipped_pu21_error(hdr, batch["hdr"], batch["clipped"]),
+        }

@@ -1,4 +1,4 @@
-"""Training ``layered``: hole/valid L1 and SSIM on PQ, L1 of the base layer."""
+"""Training ``layered``: hole/valid L1 and SSIM on PQ, L1 of the base layer, clipped-region PU21."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from hdr_plugin.models.engine.encodings import pq_decode, pq_encode
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import PQ_FLOOR, Trainer, register_trainer
+from hdr_plugin.train.trainer import CLIPPED_WEIGHT, PQ_FLOOR, Trainer, register_trainer
 
 
 @register_trainer("layered")
@@ -20,12 +20,13 @@ class LayeredTrainer(Trainer):
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         stages = self.net.stages(batch["sdr"])
         target = pq_encode(batch["hdr"])
-        pred = pq_encode(
-            self.gated(batch["sdr"], pq_decode(stages["pq"].float())).clamp(min=PQ_FLOOR)
-        )
+        hdr = self.gated(batch["sdr"], pq_decode(stages["pq"].float()))
+        pred = pq_encode(hdr.clamp(min=PQ_FLOOR))
         valid = (stages["mask"] < 1.0).all(dim=1, keepdim=True).to(target.dtype)
         return {
             "hole_valid_l1": losses.hole_valid_l1(pred, target, valid),
             "ssim": losses.ssim_loss(pred, target),
             "base_l1": 0.5 * losses.l1(stages["base_pq"], F.avg_pool2d(target, 9, 1, 4)),
+            "clipped_pu21": CLIPPED_WEIGHT
+            * losses.log_clipped_pu21_error(hdr, batch["hdr"], batch["clipped"]),
         }

@@ -5,12 +5,14 @@ from __future__ import annotations
 import torch
 
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import Trainer, register_trainer
+from hdr_plugin.train.trainer import CLIPPED_WEIGHT, Trainer, register_trainer
 
 
 @register_trainer("singlehdr")
 class SingleHDRTrainer(Trainer):
-    """Dequantisation L2, CRF L2, linearisation L2, log-L2 of the HDR and TV of the residual.
+    """A loss per stage, and the clipped-region PU21 error of what the model renders.
+
+    Dequantisation L2, CRF L2, linearisation L2, log-L2 of the HDR, TV of the residual.
 
     The HDR term is on the gated output (the hallucination blended over the exact
     linearisation), what the model renders.
@@ -25,4 +27,7 @@ class SingleHDRTrainer(Trainer):
             "linearization": (stages["linear"] - batch["linear_clipped"]).pow(2).mean(),
             "log_l2": losses.log_l2(hdr, batch["hdr709"]),
             "tv": 0.01 * losses.total_variation(torch.log1p(stages["residual"])),
+            # Rec.709 against Rec.709: the network's output primaries.
+            "clipped_pu21": CLIPPED_WEIGHT
+            * losses.log_clipped_pu21_error(hdr, batch["hdr709"], batch["clipped"]),
         }

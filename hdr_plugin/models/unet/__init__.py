@@ -1,8 +1,8 @@
 """``unet-native``: U-Net predicting a positive residual over the exact linearisation.
 
-It learns range and the 709 -> 2020 gamut together (it sees Rec.709 code values and
-predicts a gain per Rec.2020 channel inside highlights), trained with SSIM and L1 on PQ;
-below the soft highlight mask it is the plain linearisation.
+It sees Rec.709 code values and predicts a gain for each clipped channel, trained with
+SSIM and L1 on PQ Rec.2020; wherever a channel is below the clip it is the plain
+linearisation (OCIO's, with its 709 -> 2020 matrix).
 """
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, WORKING_SPACE

@@ -110,10 +110,10 @@ class UNet(nn.Module):
 class UNetNative(HDRNetwork):
     """``unet-native``: U-Net predicting a log gain over the linearisation of the plate.
 
-    The network sees display-encoded Rec.709 and predicts, per Rec.2020 channel, the log
+    The network sees display-encoded Rec.709 and predicts, per channel of the plate, the log
     gain that the gate (:meth:`~hdr_plugin.models.engine.gate.LinearGate.expand`) applies
-    inside the soft highlight mask: a positive residual over the exact linearisation. It is
-    trained with SSIM and L1 on the PQ encoding of the result.
+    where that channel clipped: a positive residual over the exact linearisation. It is
+    trained with SSIM and L1 on the PQ encoding of the result (in Rec.2020).
 
     Args:
         width: channels at full resolution.
