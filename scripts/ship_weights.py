@@ -3,7 +3,9 @@
     python scripts/ship_weights.py runs/highlight-unet highlight-unet
 
 The log (mean loss terms per 100 steps, every validation) is rebuilt from the run's
-checkpoint history when the run did not write one; the card names it.
+checkpoint history when the run did not write one; the card names it. A run that
+fine-tuned other weights (config ``init``) keeps their card's training record and log as
+``started_from`` (the log as ``<model>.base.log``), so the card still tells the whole story.
 """
 
 from __future__ import annotations
@@ -40,11 +42,29 @@ def main() -> int:
     if args.model != CURVE_ESTIMATOR:
         card["input"] = f"{get_spec(args.model).input_encoding}, values in [0, 1]"
     target = BUNDLED_WEIGHTS / weights
+    init = card["training"].get("config", {}).get("init")
+    if init:
+        card["training"]["started_from"] = _started_from(Path(init), target)
     shutil.copy2(source, target)
     shutil.copy2(log, target.with_suffix(".log"))
     write_card(target, card)
     print(f"shipped {target} ({target.stat().st_size / 1e6:.2f} MB) with its card and log")
     return 0
+
+
+def _started_from(init: Path, target: Path) -> dict:
+    """The training record of the weights a run started from; their log kept beside."""
+    base = read_card(init)
+    if not base:
+        raise SystemExit(f"{init}: the run started from weights without a model card")
+    training = dict(base["training"])
+    log = init.with_suffix(".log")
+    if log.is_file():
+        kept = target.with_suffix(".base.log")
+        if log.resolve() != kept.resolve():
+            shutil.copy2(log, kept)
+        training["log"] = kept.name
+    return {"weights_hash": base.get("weights_hash"), "training": training}
 
 
 if __name__ == "__main__":

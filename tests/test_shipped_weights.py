@@ -41,7 +41,14 @@ def test_shipped_model_is_small_and_documented(name, monkeypatch):
     card = json.loads(weights.with_suffix(".json").read_text())
     assert card["weights_hash"] == file_hash(weights)
     training = card["training"]
-    assert training["command"] and training["steps"] >= 1000 and training["log"]
+    assert training["command"] and training["log"]
+    assert (BUNDLED_WEIGHTS / training["log"]).is_file()
+    steps = training["steps"]
+    if "started_from" in training:  # fine-tuned: the weights it started from are on record
+        base = training["started_from"]["training"]
+        assert base["command"] and (BUNDLED_WEIGHTS / base["log"]).is_file()
+        steps += base["steps"]
+    assert steps >= 1000
     assert card["test"], "the model card quotes the model's test-split numbers"
 
 

@@ -47,10 +47,6 @@ from hdr_plugin.validation import check_values, field_types
 #: Scene-linear floor before a loss PQ-encodes a prediction: PQ's slope is infinite at 0,
 #: which would turn the zero gradient of unchanged black pixels into NaN.
 PQ_FLOOR = 1e-5
-#: Weight of the clipped-region PU21 term (:func:`losses.log_clipped_pu21_error`) beside
-#: a paper's own losses: the gate lets only clipped channels change, so this is the term
-#: that scores what the network adds, in the evaluation's units.
-CLIPPED_WEIGHT = 0.1
 #: Environment variable naming the folder of HDR images when a config or command does not.
 DATA_ENV = "HDR_PLUGIN_DATA"
 
@@ -96,6 +92,11 @@ class TrainConfig:
         backbone: optional local ImageNet MobileNetV3 state dict (hybrid encoder and the
             perceptual loss); nothing is downloaded.
         perceptual_weight: weight of the perceptual loss when ``backbone`` is set.
+        clipped_weight: weight of the clipped-region PU21 term
+            (:func:`~hdr_plugin.train.losses.log_clipped_pu21_error`) beside a paper's own
+            losses (hybrid-mnv3, singlehdr, layered): the gate lets only clipped channels
+            change, so it is the term that scores what a network adds, in the evaluation's
+            units.
         weights_dtype: dtype of the shipped weights file (``float16`` halves its size).
         max_minutes: stop (and still write weights and card) after this wall time.
         init: weights (``.safetensors`` of this model and architecture) to start from
@@ -121,6 +122,7 @@ class TrainConfig:
     device: str = "auto"
     backbone: str | None = None
     perceptual_weight: float = 0.1
+    clipped_weight: float = 0.1
     weights_dtype: str = "float16"
     max_minutes: float | None = None
     init: str | None = None

@@ -6,7 +6,7 @@ import torch
 
 from hdr_plugin.models.engine.encodings import log_encode
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import CLIPPED_WEIGHT, Trainer, build_network, register_trainer
+from hdr_plugin.train.trainer import Trainer, build_network, register_trainer
 
 
 @register_trainer("hybrid-mnv3")
@@ -23,6 +23,6 @@ class HybridTrainer(Trainer):
         hdr = self.gated(batch["sdr"], self.net(batch["sdr"]))
         return {
             "l1_log": losses.l1(log_encode(hdr), log_encode(batch["hdr"])),
-            "clipped_pu21": CLIPPED_WEIGHT
+            "clipped_pu21": self.config.clipped_weight
             * losses.log_clipped_pu21_error(hdr, batch["hdr"], batch["clipped"]),
         }

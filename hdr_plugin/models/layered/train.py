@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from hdr_plugin.models.engine.encodings import pq_decode, pq_encode
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import CLIPPED_WEIGHT, PQ_FLOOR, Trainer, register_trainer
+from hdr_plugin.train.trainer import PQ_FLOOR, Trainer, register_trainer
 
 
 @register_trainer("layered")
@@ -27,6 +27,6 @@ class LayeredTrainer(Trainer):
             "hole_valid_l1": losses.hole_valid_l1(pred, target, valid),
             "ssim": losses.ssim_loss(pred, target),
             "base_l1": 0.5 * losses.l1(stages["base_pq"], F.avg_pool2d(target, 9, 1, 4)),
-            "clipped_pu21": CLIPPED_WEIGHT
+            "clipped_pu21": self.config.clipped_weight
             * losses.log_clipped_pu21_error(hdr, batch["hdr"], batch["clipped"]),
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import CLIPPED_WEIGHT, Trainer, register_trainer
+from hdr_plugin.train.trainer import Trainer, register_trainer
 
 
 @register_trainer("singlehdr")
@@ -28,6 +28,6 @@ class SingleHDRTrainer(Trainer):
             "log_l2": losses.log_l2(hdr, batch["hdr709"]),
             "tv": 0.01 * losses.total_variation(torch.log1p(stages["residual"])),
             # Rec.709 against Rec.709: the network's output primaries.
-            "clipped_pu21": CLIPPED_WEIGHT
+            "clipped_pu21": self.config.clipped_weight
             * losses.log_clipped_pu21_error(hdr, batch["hdr709"], batch["clipped"]),
         }
