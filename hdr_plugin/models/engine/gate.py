@@ -96,17 +96,13 @@ class LinearGate(nn.Module):
         """A placeholder gate (TorchScript needs a module of one type in either case)."""
         return cls(torch.linspace(0.0, 1.0, 2), torch.eye(3), GATE_THRESHOLD)
 
-    def linearise709(self, code: torch.Tensor) -> torch.Tensor:
+    def linearise(self, code: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) code values in [0, 1] -> display-linear Rec.709."""
         position = code.float().clamp(0.0, 1.0) * (self.lut.shape[0] - 1)
         low = position.floor().clamp(max=self.lut.shape[0] - 2)
         frac = position - low
         index = low.long()
         return self.lut[index] * (1.0 - frac) + self.lut[index + 1] * frac
-
-    def linearise(self, code: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) code values in [0, 1] -> linear values in the output space."""
-        return _mix(self.matrix, self.linearise709(code))
 
     def alpha(self, code: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) soft mask of each channel's clip."""
@@ -118,7 +114,7 @@ class LinearGate(nn.Module):
         For networks that predict a log gain over the linearisation (``predicts =
         "log_gain"``): never darker than ``lin``, and exactly ``lin`` below the mask.
         """
-        linear = self.linearise709(code)
+        linear = self.linearise(code)
         gain = torch.expm1(F.softplus(log_gain.float()))
         return _mix(self.matrix, linear * (1.0 + self.alpha(code) * gain))
 
@@ -132,7 +128,7 @@ class LinearGate(nn.Module):
         """
         if self.log_gain:
             return self.expand(code, hdr)
-        linear = self.linearise709(code)
+        linear = self.linearise(code)
         residual = _mix(self.inverse, hdr.float()) - linear
         if positive:
             residual = residual.clamp(min=0.0)
