@@ -28,7 +28,9 @@ def main() -> int:
             continue
         weights = BUNDLED_WEIGHTS / spec.weights
         card = read_card(weights)
-        card.setdefault("test", {})[variant or "named colourspace"] = {
+        test = card.setdefault("test", {})
+        test.pop("pending", None)
+        test[variant or "named colourspace"] = {
             "split": "test (scene families never used to train or choose)",
             "results": per_pipeline,
             "linear": results.get("linear", {}),

@@ -18,6 +18,7 @@ from hdr_plugin.models import (
 )
 from hdr_plugin.models.engine.gate import GATE_THRESHOLD
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
+from hdr_plugin.train.degrade import EVALUATION_PIPELINES
 from tests.conftest import REPO
 
 SHIPPED = network_models()
@@ -49,7 +50,10 @@ def test_shipped_model_is_small_and_documented(name, monkeypatch):
         assert base["command"] and (BUNDLED_WEIGHTS / base["log"]).is_file()
         steps += base["steps"]
     assert steps >= 1000
-    assert card["test"], "the model card quotes the model's test-split numbers"
+    assert "pending" not in card["test"], "the model card quotes the model's test-split numbers"
+    results = card["test"]["named colourspace"]["results"]
+    assert set(results) == set(EVALUATION_PIPELINES)
+    assert all(r["images"] > 0 and r["pu21_psnr_clipped"] > 0 for r in results.values())
 
 
 @pytest.mark.parametrize("name", SHIPPED)
