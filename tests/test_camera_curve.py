@@ -12,7 +12,16 @@ from hdr_plugin.models.camera_curve import (
     decide,
     is_display_curve,
 )
-from hdr_plugin.models.camera_curve.arch import CurveNet, code_histograms
+from hdr_plugin.models.camera_curve.arch import CurveNet, reference_inverses
+from hdr_plugin.models.camera_curve.decision import srgb_distances, tone_mapped_targets
+from hdr_plugin.models.camera_curve.statistics import (
+    FEATURES,
+    LEVELS,
+    REFERENCE_CURVES,
+    code_histograms,
+    log_slope_profile,
+    shading_inconsistency,
+)
 from hdr_plugin.models.crf import SAMPLES, camera_curves
 from hdr_plugin.node import AUTO, ReconstructNode, ReconstructSettings
 from tests.conftest import gradient_plate
@@ -68,8 +77,69 @@ def test_slope_profile_shows_a_filmic_toe_and_shoulder():
     assert filmic[0] < srgb[0] - 1.0  # the toe
 
 
+def shaded_scene(size: int = 192, seed: int = 0, *, patches: bool = False) -> np.ndarray:
+    """Scene-linear (size, size, 3): coloured surfaces under strong, smooth shading.
+
+    With ``patches`` the albedo is a 4 x 4 grid of random colours (hard material edges),
+    else a slowly varying colour field (edges are nearly all shading).
+    """
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size] / size
+    shading = np.exp(2.0 * np.sin(9 * x + 3 * y) * np.cos(7 * y - 2 * x))
+    if patches:
+        albedo = rng.uniform(0.05, 1.0, size=(16, 3))[(x * 4).astype(int) + 4 * (y * 4).astype(int)]
+    else:
+        phase = rng.uniform(0, 2 * np.pi, size=3)
+        albedo = 0.5 + 0.45 * np.sin(1.5 * x[..., None] + y[..., None] + phase)
+    scene = albedo * shading[..., None]
+    return scene / np.quantile(scene, 0.98)
+
+
+def encode(scene: np.ndarray, curve: str) -> torch.Tensor:
+    """(1, 3, H, W) code values of a scene through a family curve (clipped at 1)."""
+    grid = np.linspace(0, 1, SAMPLES)
+    code = np.interp(np.clip(scene, 0, 1), grid, camera_curves()[curve]).astype(np.float32)
+    return torch.from_numpy(code).permute(2, 0, 1)[None]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_log_slope_profile_falls_towards_white_under_a_filmic_shoulder(seed):
+    """Shading edges: channel log-gradients agree under a power law, not on a shoulder."""
+    scene = shaded_scene(seed=seed)
+    upper = slice(LEVELS // 2, LEVELS - 1)  # code levels 0.5-0.875
+    profiles = {c: log_slope_profile(encode(scene, c))[0, :LEVELS] for c in ("srgb", "hable W=8")}
+    assert profiles["hable W=8"][upper].mean() < profiles["srgb"][upper].mean() - 0.3
+    middle = slice(1, LEVELS - 2)  # away from black and from the clip
+    power_law = log_slope_profile(encode(scene, "gamma 2.4"))[0, middle]
+    assert power_law.abs().mean() < 0.2
+
+
+@pytest.mark.parametrize("curve", ["srgb", "hable W=8", "reinhard W=4", "log a=86.6"])
+def test_the_true_curve_explains_the_shading_edges_best(curve):
+    inconsistency = shading_inconsistency(
+        encode(shaded_scene(patches=True), curve), reference_inverses()
+    )[0]
+    assert REFERENCE_CURVES[int(inconsistency.argmin())] == curve or inconsistency[
+        REFERENCE_CURVES.index(curve)
+    ] == pytest.approx(float(inconsistency.min()))
+    if curve != "srgb":
+        assert inconsistency[REFERENCE_CURVES.index(curve)] < -5.0  # clearly better than sRGB
+
+
+def test_tone_mapped_targets_keep_display_encodings_on_srgb():
+    targets = dict(zip(curve_names(), tone_mapped_targets(), strict=True))
+    assert targets["srgb"] == targets["gamma22"] == targets["bt1886"] == 0.0
+    assert targets["hable W=8"] == targets["reinhard W=4"] == 1.0
+    assert np.isnan(targets["gamma 1.0"])  # far from sRGB, but no tone-mapped curve either
+    distance = dict(zip(curve_names(), srgb_distances(), strict=True))
+    assert distance["srgb"] == 0.0 and distance["bt1886"] < distance["hable W=8"]
+
+
 def test_network_shapes():
-    logits, tone = CurveNet()(torch.rand(2, 3, 96, 128))
+    net = CurveNet()
+    statistics = net.statistics(torch.rand(2, 3, 96, 128))
+    assert statistics.shape == (2, FEATURES) and torch.isfinite(statistics).all()
+    logits, tone = net(torch.rand(2, 3, 96, 128))
     assert logits.shape == (2, len(curve_names())) and tone.shape == (2,)
 
 

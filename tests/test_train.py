@@ -176,7 +176,7 @@ def test_losses_by_hand():
 
 def config(hdr_folder, tmp_path, model, **extra):
     values = {
-        "model": model, "architecture": TINY[model], "data": str(hdr_folder),
+        "model": model, "architecture": TINY.get(model, {}), "data": str(hdr_folder),
         "output": str(tmp_path / model), "batch": 2, "crop": 64, "views_per_image": 2,
         "steps": 6, "val_every": 1000, "checkpoint_every": 1000, "device": "cpu", "lr": 1e-3,
     }  # fmt: skip
@@ -213,6 +213,32 @@ def test_resumed_run_equals_uninterrupted_run(hdr_folder, tmp_path, color):
         straight.net.state_dict().items(), resumed.net.state_dict().items(), strict=True
     ):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
+def test_camera_curve_trains_on_a_cached_pool_of_plates_and_resumes(hdr_folder, tmp_path, color):
+    """The classifier's plate statistics are computed once per run and reused on resume."""
+    from hdr_plugin.models.camera_curve.statistics import FEATURES
+    from hdr_plugin.models.camera_curve.train import POOL_FILE
+
+    def camera_config(**extra):
+        values = {"architecture": {"width": 16}, "batch": 4, "crop": 96, "steps": 4}
+        return config(hdr_folder, tmp_path, "camera-curve", val_every=4, **(values | extra))
+
+    trainer = make_trainer(camera_config(), color)
+    path = trainer.run(progress=False)
+    statistics = trainer._statistics
+    assert statistics.shape == (2 * len(trainer._train_files), FEATURES)
+    assert torch.isfinite(statistics).all() and (tmp_path / "camera-curve" / POOL_FILE).is_file()
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["training"]["steps"] == 4
+    assert {"display_kept_srgb", "tone_mapped_detected"} <= set(card["validation_during_training"])
+
+    longer = make_trainer(camera_config(steps=6), color)
+    assert longer.resume() and longer.step == 4
+    longer.prepare(progress=False)  # from the cache: the same plates, not drawn again
+    torch.testing.assert_close(longer._statistics, statistics, rtol=0, atol=0)
+    longer.run(progress=False)
+    assert longer.step == 6
 
 
 def test_trained_weights_load_through_the_registry(hdr_folder, tmp_path, color, monkeypatch):

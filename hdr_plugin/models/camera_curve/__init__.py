@@ -2,12 +2,13 @@
 
 ``--input-colorspace auto`` hands the plate's code values to a small classifier over the
 documented family of camera curves (:func:`hdr_plugin.models.crf.camera_curves`), in the
-spirit of SingleHDR's linearisation net (Liu et al., CVPR 2020), which regresses the
-inverse curve from the image, its edges and its histogram. Here the image (on a proxy of
-:data:`PROXY_EDGE` pixels) goes through a strided CNN, and its per-channel code histograms
-and slope profiles (mean gradient per code value, which a filmic shoulder makes fade
-towards white) through an MLP; the joined features give one logit per family curve and
-one that the curve is tone-mapped.
+spirit of SingleHDR's linearisation net (Liu et al., CVPR 2020), which reads the image,
+its edges and its histogram. Here an MLP reads statistics of a proxy of
+:data:`PROXY_EDGE` pixels (:mod:`~hdr_plugin.models.camera_curve.statistics`): per-channel
+code histograms and slope profiles, and what the plate's shading edges say about the
+curve's log-slope (on shading, the channels' log-gradients agree in linear light, as in
+Lin et al.'s radiometric calibration from one image, CVPR 2004). It gives one logit per
+family curve and one that the curve is tone-mapped.
 
 The decision is deliberately conservative, because a plate decoded with a slightly wrong
 display curve loses far more below the clip than any highlight model can win above it (an

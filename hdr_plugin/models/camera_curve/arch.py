@@ -1,4 +1,4 @@
-"""The camera-curve classifier: a strided CNN on a proxy plus an MLP on code histograms."""
+"""The camera-curve classifier: an MLP over statistics of the plate's codes and edges."""
 
 from __future__ import annotations
 
@@ -8,78 +8,65 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.models.camera_curve.decision import (
-    HISTOGRAM_BINS,
     PROXY_EDGE,
     CurveEstimate,
+    curve_names,
     decide,
+    inverse_curves,
+)
+from hdr_plugin.models.camera_curve.statistics import (
+    FEATURES,
+    REFERENCE_CURVES,
+    plate_statistics,
 )
 from hdr_plugin.models.engine.networks import network
-
-
-def code_histograms(code: torch.Tensor, bins: int = HISTOGRAM_BINS) -> torch.Tensor:
-    """(N, 6 * bins): per channel, the histogram of code values and their slope profile.
-
-    The histogram sums to 1 per channel (soft, linear binning, so 8-bit codes do not
-    alias). The slope profile is the mean gradient magnitude of the pixels in each bin,
-    over the image's mean gradient (log): a curve's local slope scales every gradient at
-    that code value, so a filmic shoulder shows as gradients fading towards white, where
-    a display encoding keeps them up to the clip.
-    """
-    n, c = code.shape[:2]
-    x = code.clamp(0.0, 1.0)
-    gy, gx = torch.gradient(x, dim=(2, 3))
-    slope = torch.sqrt(gx * gx + gy * gy).reshape(n, c, -1)
-    position = x.reshape(n, c, -1) * (bins - 1)
-    low = position.floor().clamp(max=bins - 2)
-    frac = position - low
-    index = low.long()
-    weights = torch.zeros(n, c, bins, dtype=code.dtype, device=code.device)
-    weights.scatter_add_(2, index, 1.0 - frac)
-    weights.scatter_add_(2, index + 1, frac)
-    slopes = torch.zeros_like(weights)
-    slopes.scatter_add_(2, index, (1.0 - frac) * slope)
-    slopes.scatter_add_(2, index + 1, frac * slope)
-    mean_slope = slope.mean(dim=2, keepdim=True) + 1e-6
-    profile = torch.log((slopes / weights.clamp(min=1e-3)) / mean_slope + 1e-3)
-    profile = profile * (weights > 1e-3)  # empty bins say nothing
-    histogram = weights / position.shape[-1]
-    return torch.cat([histogram, profile], dim=1).reshape(n, 2 * c * bins)
 
 
 @network("camera-curve")
 class CurveNet(nn.Module):
     """Display-encoded plate (N, 3, H, W) -> logits: whether tone-mapped, and which curve.
 
+    An MLP over :func:`~hdr_plugin.models.camera_curve.statistics.plate_statistics`
+    (histograms, slope and log-slope profiles, and how well each reference curve explains
+    the plate's shading edges).
+
     Args:
         classes: number of family curves.
-        width: channels of the first convolutions (full resolution, then doubling at each
-            of four strides).
+        width: width of the hidden layers.
     """
 
-    def __init__(self, classes: int = 58, width: int = 16) -> None:
+    def __init__(self, classes: int = 58, width: int = 128) -> None:
         super().__init__()
-        layers: list[nn.Module] = [
-            nn.Conv2d(3, width, 3, padding=1),
+        self.register_buffer("reference_inverses", reference_inverses(), persistent=False)
+        self.trunk = nn.Sequential(
+            nn.Linear(FEATURES, width),
             nn.LeakyReLU(0.1),
-        ]
-        cin = width
-        for k in range(4):
-            cout = width * 2**k
-            layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.LeakyReLU(0.1)]
-            layers += [nn.Conv2d(cout, cout, 3, padding=1), nn.LeakyReLU(0.1)]
-            cin = cout
-        self.features = nn.Sequential(*layers)
-        self.histogram = nn.Sequential(nn.Linear(6 * HISTOGRAM_BINS, 128), nn.LeakyReLU(0.1))
-        self.trunk = nn.Sequential(nn.Linear(2 * cin + 128, 128), nn.LeakyReLU(0.1))
-        self.curve = nn.Linear(128, classes)
-        self.tone_mapped = nn.Linear(128, 1)
+            nn.Dropout(0.3),
+            nn.Linear(width, width // 2),
+            nn.LeakyReLU(0.1),
+        )
+        self.curve = nn.Linear(width // 2, classes)
+        self.tone_mapped = nn.Linear(width // 2, 1)
+
+    def statistics(self, code: torch.Tensor) -> torch.Tensor:
+        """(N, FEATURES): what the MLP reads (training computes them once per plate)."""
+        return plate_statistics(code.float(), self.reference_inverses)
+
+    def classify(self, statistics: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, classes) curve logits and (N,) logit that the curve is tone-mapped."""
+        joined = self.trunk(statistics)
+        return self.curve(joined), self.tone_mapped(joined)[:, 0]
 
     def forward(self, code: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, classes) curve logits and (N,) logit that the curve is tone-mapped."""
-        features = self.features(code * 2.0 - 1.0)
-        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
-        joined = self.trunk(torch.cat([pooled, self.histogram(code_histograms(code))], dim=1))
-        return self.curve(joined), self.tone_mapped(joined)[:, 0]
+        return self.classify(self.statistics(code))
+
+
+def reference_inverses() -> torch.Tensor:
+    """(len(REFERENCE_CURVES), SAMPLES) inverses of the curves the edge statistic tries."""
+    names = curve_names()
+    rows = [inverse_curves()[names.index(name)] for name in REFERENCE_CURVES]
+    return torch.from_numpy(np.stack(rows))
 
 
 def proxy(code: np.ndarray) -> torch.Tensor:

@@ -11,12 +11,13 @@ from hdr_plugin.models.crf import SAMPLES, camera_curves, invert_curve
 
 #: Short edge of the proxy the classifier sees, pixels.
 PROXY_EDGE = 192
-HISTOGRAM_BINS = 64
-#: Probability on the tone-mapped curves above which a plate is decoded by the estimate.
-#: Calibrated on the validation split so that no display-encoded plate there (sRGB 2 % and
-#: 8 % clipped, 10-bit gamma 2.4: highest P 0.90) leaves OCIO's sRGB decoding: a wrong
-#: inverse shoulder costs far more than a missed one.
-TONE_MAPPED_CONFIDENCE = 0.95
+#: Probability that the curve is tone-mapped above which a plate is decoded by the estimate.
+#: Calibrated on the validation split (``scripts/calibrate_auto.py``) for the shipped
+#: weights: halfway between the highest P of any display plate there (0.914 over 101 plates:
+#: the sRGB 2 % / 8 % and 10-bit gamma 2.4 cameras and display encodings close to sRGB)
+#: and 1, because a display plate decoded by a tone-mapped inverse loses 15-20 dB while a
+#: missed filmic plate only keeps what OCIO's sRGB decoding gives.
+TONE_MAPPED_CONFIDENCE = 0.96
 #: Curves the classifier maps to plain sRGB: display encodings (power laws and the named
 #: OCIO encodings), which image statistics cannot tell apart reliably.
 DISPLAY_PREFIXES = ("gamma", "srgb", "bt1886")
@@ -37,6 +38,41 @@ def inverse_curves() -> np.ndarray:
 def is_display_curve(name: str) -> bool:
     """Whether a family curve is a display encoding (decoded as sRGB under ``auto``)."""
     return name.startswith(DISPLAY_PREFIXES)
+
+
+@lru_cache(maxsize=1)
+def srgb_distances() -> np.ndarray:
+    """(classes,) how far each curve's inverse is from sRGB's: RMS of log2 ratio, codes 0.05-0.99.
+
+    1.0 means that decoding the plate as sRGB is off by a factor of 2 on average; an sRGB
+    plate decoded as BT.1886 is 0.54 away, a Hable W=8 delivery 0.68.
+    """
+    inverses = inverse_curves().astype(np.float64)
+    codes = np.linspace(0.0, 1.0, SAMPLES)
+    keep = (codes > 0.05) & (codes < 0.99)
+    log = np.log2(inverses[:, keep] + 1e-4)
+    srgb = log[curve_names().index("srgb")]
+    return np.sqrt(np.mean((log - srgb) ** 2, axis=1))
+
+
+#: What the tone-mapped logit learns: a display encoding within this distance of sRGB is
+#: "keep sRGB" (0), a tone-mapped curve beyond it "decode by the estimate" (1)
+#: (:func:`srgb_distances`); curves on the wrong side (a tone-mapped curve that is nearly
+#: sRGB, an unusual gamma far from it) teach the curve head only, as either decision
+#: costs little for the first and neither class fits the second.
+DISPLAY_DISTANCE, TONE_MAPPED_DISTANCE = 0.6, 0.5
+
+
+@lru_cache(maxsize=1)
+def tone_mapped_targets() -> np.ndarray:
+    """(classes,) 1 tone-mapped, 0 display, NaN neither (see :data:`DISPLAY_DISTANCE`)."""
+    distance = srgb_distances()
+    display = np.array([is_display_curve(n) for n in curve_names()])
+    return np.where(
+        display & (distance < DISPLAY_DISTANCE),
+        0.0,
+        np.where(~display & (distance > TONE_MAPPED_DISTANCE), 1.0, np.nan),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,30 @@
 """Training the camera-curve classifier behind ``--input-colorspace auto``.
 
-A step is a batch of training views, each degraded by one curve of the documented family
-(half of them display encodings, a quarter of those plain sRGB; the other half tone-mapped
-curves), 8/10-bit, noise and JPEG as usual, with 0.5-15 % of pixels clipped. The loss is
-the cross-entropy of the curve's class plus the binary cross-entropy of whether it is
-tone-mapped (what the decision reads). Validation reports how often the decision
-(:func:`~hdr_plugin.models.camera_curve.decide`) keeps a display-encoded plate on sRGB and
-how often it takes a tone-mapped plate off it.
+The classifier is an MLP over statistics of a plate, so a run first makes a pool of
+synthetic plates (``views_per_image`` random views of every training image, each degraded
+by one curve of the documented family: half of them display encodings, a quarter of
+those plain sRGB, the other half tone-mapped curves; 8/10-bit, noise and JPEG as usual,
+``clip_range`` of pixels clipped) and computes their statistics once
+(:meth:`CurveNet.statistics`, cached in the run folder as ``plates.safetensors``); steps
+then draw batches from the pool. The loss is the cross-entropy of the curve's class plus
+the binary cross-entropy of whether it is tone-mapped
+(:func:`~hdr_plugin.models.camera_curve.decision.tone_mapped_targets`: curves close to
+sRGB that are not display encodings, and unusual gammas far from it, teach only the curve
+head). Validation reports how often the decision
+(:func:`~hdr_plugin.models.camera_curve.decide`) keeps a display-encoded plate on sRGB
+and how often it takes a tone-mapped plate off it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
 
 from hdr_plugin.models.camera_curve import (
     NAME,
@@ -25,10 +34,13 @@ from hdr_plugin.models.camera_curve import (
     is_display_curve,
 )
 from hdr_plugin.models.camera_curve.arch import CameraCurveEstimator, proxy
+from hdr_plugin.models.camera_curve.decision import tone_mapped_targets
 from hdr_plugin.models.engine.weights import save_weights
 from hdr_plugin.train.data import load_hdr, random_view
 from hdr_plugin.train.degrade import Pipeline, synthesize
-from hdr_plugin.train.trainer import Trainer, build_network, register_trainer, to_tensor
+from hdr_plugin.train.trainer import Trainer, build_network, register_trainer
+
+POOL_FILE = "plates.safetensors"
 
 
 def draw_curve(rng: np.random.Generator) -> int:
@@ -47,29 +59,76 @@ def draw_curve(rng: np.random.Generator) -> int:
 class CameraCurveTrainer(Trainer):
     """:class:`Trainer` for the :class:`~hdr_plugin.models.camera_curve.CurveNet`."""
 
+    _statistics: torch.Tensor | None = None
+    _labels: torch.Tensor | None = None
+
     def pipeline_for(self, index: int) -> Pipeline:
         return Pipeline(curve=curve_names()[index], clip_range=tuple(self.config.clip_range))
 
+    def _pool_key(self) -> str:
+        """What the pool depends on: a cached pool made otherwise is not reused."""
+        c = self.config
+        return json.dumps(
+            {
+                "seed": c.seed,
+                "views_per_image": c.views_per_image,
+                "crop": c.crop,
+                "clip_range": list(c.clip_range),
+                "files": [p.name for p in self._train_files],
+                "classes": list(curve_names()),
+            },
+            sort_keys=True,
+        )
+
+    def prepare(self, *, progress: bool) -> None:
+        """Make (or load) the pool of plate statistics and curve labels."""
+        path = self.output / POOL_FILE
+        key = self._pool_key()
+        if path.is_file():
+            from safetensors import safe_open
+
+            with safe_open(str(path), "pt") as f:
+                same = (f.metadata() or {}).get("key") == key
+            if same:
+                tensors = load_file(str(path))
+                self._statistics, self._labels = tensors["statistics"], tensors["labels"]
+                return
+        rng = np.random.default_rng(self.config.seed + 2)
+        net = build_network(self.config).eval()
+        rows, labels = [], []
+        bar = tqdm(self._train_files, disable=not progress, unit="image", desc="plate pool")
+        for file in bar:
+            image = load_hdr(file, self.color)
+            size = min(self.config.crop, *image.shape[:2])
+            codes = []
+            for _ in range(self.config.views_per_image):
+                label = draw_curve(rng)
+                view = random_view(image, size, rng)
+                pair = synthesize(view, self.color, rng, self.pipeline_for(label))
+                codes.append(proxy(pair.sdr))
+                labels.append(label)
+            with torch.no_grad():
+                rows += [net.statistics(code) for code in codes]
+        self._statistics = torch.cat(rows).float()
+        self._labels = torch.tensor(labels, dtype=torch.long)
+        self.output.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        save_file(
+            {"statistics": self._statistics, "labels": self._labels},
+            str(tmp),
+            metadata={"key": key},
+        )
+        tmp.replace(path)
+
     def next_batch(self) -> dict[str, torch.Tensor]:
-        pool = self._view_pool()
-        codes, labels = [], []
-        for _ in range(self.config.batch):
-            view = pool[int(self.rng.integers(len(pool)))]
-            if self.rng.random() < 0.5:
-                view = view[:, ::-1]
-            label = draw_curve(self.rng)
-            pair = synthesize(
-                np.ascontiguousarray(view), self.color, self.rng, self.pipeline_for(label)
-            )
-            codes.append(proxy(pair.sdr)[0].permute(1, 2, 0).numpy())
-            labels.append(label)
-        names = curve_names()
+        if self._statistics is None:
+            self.prepare(progress=False)
+        index = torch.from_numpy(self.rng.integers(len(self._labels), size=self.config.batch))
+        labels = self._labels[index]
         return {
-            "code": to_tensor(codes, self.device),
-            "label": torch.tensor(labels, device=self.device),
-            "tone_mapped": torch.tensor(
-                [0.0 if is_display_curve(names[i]) else 1.0 for i in labels], device=self.device
-            ),
+            "statistics": self._statistics[index].to(self.device),
+            "label": labels.to(self.device),
+            "tone_mapped": torch.from_numpy(tone_mapped_targets()).float()[labels].to(self.device),
         }
 
     def inference_model(self) -> CameraCurveEstimator:
@@ -78,11 +137,15 @@ class CameraCurveTrainer(Trainer):
         return CameraCurveEstimator(net, weights_hash=None, device=self.device)
 
     def validate(self, limit: int | None = None) -> dict[str, float]:
-        """Decision rates on validation views (display plates kept on sRGB, tone-mapped off it)."""
+        """Decision rates on validation views (display plates kept on sRGB, tone-mapped off it).
+
+        Also the highest P(tone-mapped) on a display plate close to sRGB and the median on a
+        tone-mapped plate far from it: the margin the decision's threshold sits in.
+        """
         estimator = self.inference_model()
         rng = np.random.default_rng(12345)
-        names = curve_names()
-        kept, taken, correct = [], [], []
+        targets = tone_mapped_targets()
+        kept, taken, correct, display_p, tone_p = [], [], [], [], []
         for path in self._validation_files[:limit]:
             image = load_hdr(path, self.color)
             for _ in range(8):
@@ -92,13 +155,22 @@ class CameraCurveTrainer(Trainer):
                 probabilities, tone = estimator.probabilities(pair.sdr)
                 srgb = decide(probabilities, tone).inverse is None
                 correct.append(float(np.argmax(probabilities) == label))
-                (kept if is_display_curve(names[label]) else taken).append(
-                    srgb if is_display_curve(names[label]) else not srgb
-                )
+                if targets[label] == 0.0:
+                    kept.append(srgb)
+                    display_p.append(tone)
+                elif targets[label] == 1.0:
+                    taken.append(not srgb)
+                    tone_p.append(tone)
+
+        def mean(values: list) -> float:
+            return float(np.mean(values)) if values else float("nan")
+
         return {
-            "display_kept_srgb": float(np.mean(kept)) if kept else float("nan"),
-            "tone_mapped_detected": float(np.mean(taken)) if taken else float("nan"),
-            "top1": float(np.mean(correct)) if correct else float("nan"),
+            "display_kept_srgb": mean(kept),
+            "tone_mapped_detected": mean(taken),
+            "top1": mean(correct),
+            "display_max_p": float(np.max(display_p)) if display_p else float("nan"),
+            "tone_mapped_median_p": float(np.median(tone_p)) if tone_p else float("nan"),
         }
 
     def export(self, seconds: float):
@@ -109,11 +181,14 @@ class CameraCurveTrainer(Trainer):
             "model": NAME,
             "architecture": self.config.architecture,
             "input": "display-encoded plate, code values in [0, 1] (any curve of the family)",
-            "output": f"logits over {len(curve_names())} curves of hdr_plugin.models.crf",
+            "output": f"logits over {len(curve_names())} curves of hdr_plugin.models.crf, "
+            "and one that the curve is tone-mapped",
             "classes": list(curve_names()),
             "training": {
                 "data": f"{len(self._train_files)} HDR images, split by scene family "
                 "(hdr_plugin/train/split.json)",
+                "plates": f"{len(self._labels)} synthetic plates "
+                f"({self.config.views_per_image} views per image)",
                 "command": self.command,
                 "config": dataclasses.asdict(self.config),
                 "steps": self.step,
@@ -124,7 +199,8 @@ class CameraCurveTrainer(Trainer):
             "validation_during_training": validation[-1] if validation else {},
             "licence": "Apache-2.0 (weights trained by hdr_plugin)",
             "paper": "Liu et al., Single-image HDR reconstruction by learning to reverse the "
-            "camera pipeline, CVPR 2020 (linearisation from image, edges and histogram)",
+            "camera pipeline, CVPR 2020 (linearisation from image, edges and histogram); "
+            "Lin et al., Radiometric calibration from a single image, CVPR 2004 (edges)",
         }
         path = self.output / WEIGHTS_FILE
         save_weights(net.to(getattr(torch, self.config.weights_dtype)), path, card)
@@ -132,9 +208,12 @@ class CameraCurveTrainer(Trainer):
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Cross-entropy of the curve class and binary cross-entropy of "tone-mapped"."""
-        logits, tone = self.net(batch["code"])
-        tone_mapped = batch["tone_mapped"]
+        logits, tone = self.net.classify(batch["statistics"])
+        target = batch["tone_mapped"]
+        known = ~torch.isnan(target)
         return {
             "curve": F.cross_entropy(logits.float(), batch["label"]),
-            "tone_mapped": F.binary_cross_entropy_with_logits(tone.float(), tone_mapped),
+            "tone_mapped": F.binary_cross_entropy_with_logits(tone.float()[known], target[known])
+            if known.any()
+            else tone.sum() * 0.0,
         }

@@ -1,0 +1,86 @@
+"""Calibrate ``auto``'s decision threshold on the validation split (never the test split).
+
+    python scripts/calibrate_auto.py --data DATA [--weights runs/cc/camera-curve.safetensors]
+
+Scores P(tone-mapped) of the camera-curve classifier on validation plates: the evaluation
+views under the evaluation cameras, and ``--views`` random views per image under random
+curves of the family. Display plates are the sRGB and gamma 2.4 cameras and the family's
+display encodings close to sRGB; tone-mapped plates the filmic camera and the tone-mapped
+curves far from sRGB (:func:`~hdr_plugin.models.camera_curve.decision.tone_mapped_targets`).
+Prints both distributions, the highest P of any display plate (the threshold must be
+above it: decoding a display plate by a tone-mapped inverse costs 15-20 dB) and the share
+of tone-mapped plates above it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from hdr_plugin.color import ColorContext
+from hdr_plugin.models.camera_curve import TONE_MAPPED_CONFIDENCE, curve_names
+from hdr_plugin.models.camera_curve.arch import CameraCurveEstimator, CurveNet
+from hdr_plugin.models.camera_curve.decision import tone_mapped_targets
+from hdr_plugin.models.camera_curve.train import draw_curve
+from hdr_plugin.models.engine.weights import (
+    BUNDLED_WEIGHTS,
+    apply_state_dict,
+    load_state_dict,
+    read_card,
+)
+from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_view
+from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pipeline, synthesize
+from hdr_plugin.train.evaluate import evaluation_views
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--weights", default=str(BUNDLED_WEIGHTS / "camera-curve.safetensors"))
+    parser.add_argument("--views", type=int, default=24, help="random views per image")
+    args = parser.parse_args()
+
+    color = ColorContext.resolve()
+    net = CurveNet(**read_card(args.weights).get("architecture", {}))
+    apply_state_dict(net, load_state_dict(args.weights), source=args.weights)
+    estimator = CameraCurveEstimator(net, weights_hash=None, device=net.curve.weight.device)
+    targets = tone_mapped_targets()
+    names = curve_names()
+    p = {"display (cameras)": [], "filmic camera": [], "display (family)": [], "tone (family)": []}
+    rng = np.random.default_rng(2026)
+    for index, path in enumerate(list_hdr_files(args.data, load_split(args.data)["validation"])):
+        image = load_hdr(path, color)
+        for number, view in enumerate(evaluation_views(image)):
+            for name, pipeline in EVALUATION_PIPELINES.items():
+                pair = synthesize(view, color, np.random.default_rng([index, number]), pipeline)
+                group = "filmic camera" if name == "filmic" else "display (cameras)"
+                p[group].append(estimator.probabilities(pair.sdr)[1])
+        for _ in range(args.views):
+            label = draw_curve(rng)
+            if np.isnan(targets[label]):
+                continue
+            view = random_view(image, min(256, *image.shape[:2]), rng)
+            pipeline = Pipeline(curve=names[label], clip_range=(0.005, 0.15))
+            pair = synthesize(view, color, rng, pipeline)
+            group = "tone (family)" if targets[label] == 1.0 else "display (family)"
+            p[group].append(estimator.probabilities(pair.sdr)[1])
+    display = np.array(p["display (cameras)"] + p["display (family)"])
+    for group, values in p.items():
+        values = np.array(values)
+        quantiles = np.quantile(values, [0.0, 0.5, 0.9, 1.0])
+        print(
+            f"{group:18s} {len(values):4d} plates, P(tone-mapped) min/median/90%/max "
+            + " / ".join(f"{q:.4f}" for q in quantiles)
+            + f"; above the threshold {TONE_MAPPED_CONFIDENCE}: "
+            f"{np.mean(values > TONE_MAPPED_CONFIDENCE):.2f}"
+        )
+    ceiling = float(display.max())
+    print(f"highest P on a display plate: {ceiling:.4f}")
+    for group in ("filmic camera", "tone (family)"):
+        print(f"  {group} above it: {np.mean(np.array(p[group]) > ceiling):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
