@@ -39,7 +39,7 @@ def test_a_display_encoding_is_decoded_by_ocio_as_srgb():
 
 
 def test_a_confident_tone_mapped_estimate_inverts_that_curve():
-    estimate = decide(one_hot("hable W=8"), tone_mapped=0.99)
+    estimate = decide(one_hot("hable W=8"), tone_mapped=(1.0 + TONE_MAPPED_CONFIDENCE) / 2)
     assert estimate.inverse is not None and "hable W=8" in estimate.name
     grid = np.linspace(0, 1, SAMPLES)
     forward = camera_curves()["hable W=8"]
@@ -141,6 +141,17 @@ def test_network_shapes():
     assert statistics.shape == (2, FEATURES) and torch.isfinite(statistics).all()
     logits, tone = net(torch.rand(2, 3, 96, 128))
     assert logits.shape == (2, len(curve_names())) and tone.shape == (2,)
+
+
+def test_the_estimate_reads_the_whole_plate_its_mirror_and_its_quarters():
+    from hdr_plugin.models.camera_curve.arch import PROXY_EDGE, views
+
+    plate = np.random.default_rng(0).random((270, 480, 3), dtype=np.float32)
+    proxies = views(plate)
+    assert len(proxies) == 6
+    assert [min(v.shape[-2:]) for v in proxies] == [PROXY_EDGE] * 2 + [135] * 4
+    torch.testing.assert_close(proxies[1], proxies[0].flip(-1))
+    assert len(views(plate[:40, :60])) == 2  # too small to quarter
 
 
 class _Fixed:

@@ -79,6 +79,16 @@ def proxy(code: np.ndarray) -> torch.Tensor:
     return x
 
 
+def views(code: np.ndarray) -> list[torch.Tensor]:
+    """Proxies of an (H, W, 3) plate, its mirror image and its four quarters."""
+    code = np.clip(code, 0.0, 1.0)
+    parts = [code, code[:, ::-1]]
+    h, w = code.shape[0] // 2, code.shape[1] // 2
+    if min(h, w) >= 32:  # smaller quarters have too few edges to say anything
+        parts += [code[:h, :w], code[:h, w:], code[h:, :w], code[h:, w:]]
+    return [proxy(part) for part in parts]
+
+
 class CameraCurveEstimator:
     """Loads the shipped :class:`CurveNet` and estimates the curve of display-encoded plates.
 
@@ -95,10 +105,16 @@ class CameraCurveEstimator:
 
     @torch.inference_mode()
     def probabilities(self, code: np.ndarray) -> tuple[np.ndarray, float]:
-        """(classes,) curve probabilities and P(tone-mapped) for an (H, W, 3) plate."""
-        logits, tone = self.net(proxy(np.clip(code, 0.0, 1.0)).to(self.device))
-        curves = torch.softmax(logits.float(), dim=1)[0].cpu().numpy().astype(np.float64)
-        return curves, float(torch.sigmoid(tone.float())[0])
+        """(classes,) curve probabilities and P(tone-mapped) for an (H, W, 3) plate.
+
+        From the mean logits of the whole plate, its mirror image and its four quarters:
+        a curve shows everywhere in the frame, while an edge pattern that mimics one (a
+        smooth sunset gradient, a saturated light) is usually in one part of it.
+        """
+        logits, tone = zip(*(self.net(view.to(self.device)) for view in views(code)), strict=True)
+        curves = torch.softmax(torch.cat(logits).float().mean(dim=0), dim=0)
+        tone_mapped = torch.sigmoid(torch.cat(tone).float().mean())
+        return curves.cpu().numpy().astype(np.float64), float(tone_mapped)
 
     def estimate(self, code: np.ndarray) -> CurveEstimate:
         """The decision for one plate (the render loop asks once per shot)."""
