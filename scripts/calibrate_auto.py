@@ -16,20 +16,14 @@ of tone-mapped plates above it.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
 from hdr_plugin.color import ColorContext
-from hdr_plugin.models.camera_curve import TONE_MAPPED_CONFIDENCE, curve_names
-from hdr_plugin.models.camera_curve.arch import CameraCurveEstimator, CurveNet
+from hdr_plugin.models.camera_curve import TONE_MAPPED_CONFIDENCE, curve_names, load_estimator
 from hdr_plugin.models.camera_curve.decision import tone_mapped_targets
 from hdr_plugin.models.camera_curve.train import draw_curve
-from hdr_plugin.models.engine.weights import (
-    BUNDLED_WEIGHTS,
-    apply_state_dict,
-    load_state_dict,
-    read_card,
-)
 from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_view
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pipeline, synthesize
 from hdr_plugin.train.evaluate import evaluation_views
@@ -38,14 +32,12 @@ from hdr_plugin.train.evaluate import evaluation_views
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
-    parser.add_argument("--weights", default=str(BUNDLED_WEIGHTS / "camera-curve.safetensors"))
+    parser.add_argument("--weights", type=Path, help="default: the shipped estimator")
     parser.add_argument("--views", type=int, default=24, help="random views per image")
     args = parser.parse_args()
 
     color = ColorContext.resolve()
-    net = CurveNet(**read_card(args.weights).get("architecture", {}))
-    apply_state_dict(net, load_state_dict(args.weights), source=args.weights)
-    estimator = CameraCurveEstimator(net, weights_hash=None, device=net.curve.weight.device)
+    estimator = load_estimator(args.weights)
     targets = tone_mapped_targets()
     names = curve_names()
     p = {"display (cameras)": [], "filmic camera": [], "display (family)": [], "tone (family)": []}

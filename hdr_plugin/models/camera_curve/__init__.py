@@ -62,12 +62,14 @@ class Estimator(Protocol):
 
     weights_hash: str | None
 
+    def probabilities(self, code: np.ndarray) -> tuple[np.ndarray, float]: ...
+
     def estimate(self, code: np.ndarray) -> CurveEstimate: ...
 
 
-@lru_cache(maxsize=1)
-def load_estimator() -> Estimator:
-    """The shipped estimator (``camera-curve.safetensors`` beside the models' weights).
+@lru_cache(maxsize=2)
+def load_estimator(path: Path | None = None) -> Estimator:
+    """The estimator of a weights file (default: the shipped ``camera-curve.safetensors``).
 
     Raises:
         ModelError: the weights are missing (``auto`` then cannot be used).
@@ -81,7 +83,7 @@ def load_estimator() -> Estimator:
         read_card,
     )
 
-    path = require_weights()
+    path = path or require_weights()
     card = read_card(path)
     net = CurveNet(**card.get("architecture", {}))
     apply_state_dict(net, load_state_dict(path), source=str(path))

@@ -23,7 +23,8 @@ import json
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 from tqdm import tqdm
 
 from hdr_plugin.models.camera_curve import (
@@ -85,14 +86,13 @@ class CameraCurveTrainer(Trainer):
         path = self.output / POOL_FILE
         key = self._pool_key()
         if path.is_file():
-            from safetensors import safe_open
-
             with safe_open(str(path), "pt") as f:
-                same = (f.metadata() or {}).get("key") == key
-            if same:
-                tensors = load_file(str(path))
-                self._statistics, self._labels = tensors["statistics"], tensors["labels"]
-                return
+                if (f.metadata() or {}).get("key") == key:
+                    self._statistics, self._labels = (
+                        f.get_tensor("statistics"),
+                        f.get_tensor("labels"),
+                    )
+                    return
         rng = np.random.default_rng(self.config.seed + 2)
         net = build_network(self.config).eval()
         rows, labels = [], []
