@@ -100,8 +100,16 @@ def _claim_version(root: Path, staging: Path, manifest: dict) -> int:
 
 
 def _remove_stale_staging(root: Path) -> None:
-    """Delete staging folders that a killed publish left behind."""
+    """Delete staging folders that a killed publish left behind.
+
+    A concurrent publish may rename its own staging folder to its version between the
+    listing and the look at its age: a folder that is gone is not stale.
+    """
     now = time.time()
     for path in root.glob(f"{STAGING_PREFIX}*"):
-        if now - path.stat().st_mtime > STALE_SECONDS:
+        try:
+            stale = now - path.stat().st_mtime > STALE_SECONDS
+        except FileNotFoundError:
+            continue
+        if stale:
             shutil.rmtree(path, ignore_errors=True)
