@@ -55,6 +55,7 @@ class FrameTask:
     compression: str
     write_masks: bool
     ocio_config: str
+    max_pixels: int
 
     @property
     def label(self) -> str:
@@ -90,6 +91,7 @@ def plan(
     frames: str | None = None,
     chunk: str | None = None,
     ocio_config: str | None = None,
+    max_pixels: int | None = None,
 ) -> list[FrameTask]:
     """Expand shots into frame tasks, checking that every input exists.
 
@@ -99,6 +101,7 @@ def plan(
         chunk: ``I/N``: only the I-th of N contiguous chunks of each shot's frames (for
             render-farm tasks).
         ocio_config: OCIO config path the workers resolve (default: as :func:`resolve_config_path`).
+        max_pixels: largest frame read, pixels (default: each shot's own).
     """
     config = resolve_config_path(ocio_config)
     wanted = set(parse_frames(frames)) if frames else None
@@ -133,6 +136,7 @@ def plan(
                     compression=shot.job.compression,
                     write_masks=shot.job.write_masks,
                     ocio_config=config,
+                    max_pixels=max_pixels or shot.job.max_pixels,
                 )
             )
     return tasks
@@ -147,7 +151,7 @@ def _node_for(task: FrameTask) -> ReconstructNode:
     node = _NODES.get(key)
     if node is None:
         node = ReconstructNode(task.settings, ColorContext(task.ocio_config))
-        hold_shot_statistics(node, FrameFile(None, task.reference))
+        hold_shot_statistics(node, FrameFile(None, task.reference), max_pixels=task.max_pixels)
         _NODES[key] = node
     return node
 
@@ -174,6 +178,7 @@ def run_task(task: FrameTask, force: bool = False) -> TaskResult:
             pixel_type=task.pixel_type,
             compression=task.compression,
             write_masks=task.write_masks,
+            max_pixels=task.max_pixels,
             timings=timings,
         )
         timings.update(node.timings - before)

@@ -22,10 +22,8 @@ from hdr_plugin.models import DEFAULT_MODEL, create_model, has_weights, list_mod
 from hdr_plugin.node import (
     ReconstructNode,
     ReconstructSettings,
-    cli_flags,
     node_parameters,
     parse_options,
-    settings_default,
 )
 from hdr_plugin.render import RenderJob, render
 
@@ -41,20 +39,30 @@ from hdr_plugin.render import RenderJob, render
 @click.option(
     "--max-pixels",
     type=click.IntRange(min=1),
+    default=DEFAULT_MAX_PIXELS,
+    envvar=MAX_PIXELS_ENV,
+    show_envvar=True,
     help=f"Largest plate read, in pixels (default {DEFAULT_MAX_PIXELS}: 64 MP).",
 )
 @click.pass_context
-def cli(ctx: click.Context, ocio_config: str | None, max_pixels: int | None) -> None:
+def cli(ctx: click.Context, ocio_config: str | None, max_pixels: int) -> None:
     """HDR reconstruction: SDR Rec.709 plates in, scene-linear Rec.2020 EXR out."""
-    if max_pixels is not None:  # the environment carries it to worker processes too
-        os.environ[MAX_PIXELS_ENV] = str(max_pixels)
-    ctx.obj = {"ocio": ocio_config}
+    ctx.obj = {"ocio": ocio_config, "max_pixels": max_pixels}
+
+
+#: Flags of the knobs not spelled ``--knob-name``.
+_FLAGS = {"model": ("-m", "--model"), "matte_invert": ("--invert-matte",)}
+
+
+def cli_flags(name: str) -> tuple[str, ...]:
+    """Command-line flags of knob ``name`` (``white_level`` -> ``--white-level``)."""
+    return _FLAGS.get(name, (f"--{name.replace('_', '-')}",))
 
 
 def knob_options(command: Callable) -> Callable:
     """Add one option per node knob (:func:`node_parameters`) to a click command."""
     for param in reversed(node_parameters()):
-        default = settings_default(param.name)
+        default = param.default
         kwargs: dict[str, Any] = {"help": param.description[:1].upper() + param.description[1:]}
         if param.type is bool:
             kwargs |= {"is_flag": True}
@@ -110,6 +118,7 @@ def render_command(
         pixel_type=pixel_type,
         compression=compression,
         write_masks=write_masks,
+        max_pixels=ctx.obj["max_pixels"],
     )
     start = time.perf_counter()
     result = render(job, node, progress=not no_progress)
@@ -246,7 +255,13 @@ def batch_command(
     color = ColorContext.resolve(ctx.obj["ocio"])
     config = load_shots(shots_file, color)
     selected = config.select([s.strip() for s in shots.split(",")] if shots else None)
-    tasks = plan(selected, frames=frames, chunk=chunk, ocio_config=color.config_path)
+    tasks = plan(
+        selected,
+        frames=frames,
+        chunk=chunk,
+        ocio_config=color.config_path,
+        max_pixels=ctx.obj["max_pixels"],
+    )
     start = time.perf_counter()
     results = execute(
         tasks,
@@ -398,22 +413,7 @@ def colorspaces_command(ctx: click.Context) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and map project errors to one line and exit status 1.
-
-    The process environment is left as found (``--max-pixels`` sets it for the run's workers),
-    so a host calling :func:`main` in-process keeps its own limit.
-    """
-    saved = os.environ.get(MAX_PIXELS_ENV)
-    try:
-        return _run(argv)
-    finally:
-        if saved is None:
-            os.environ.pop(MAX_PIXELS_ENV, None)
-        else:
-            os.environ[MAX_PIXELS_ENV] = saved
-
-
-def _run(argv: list[str] | None) -> int:
+    """Entry point: run the CLI and map project errors to one line and exit status 1."""
     try:
         cli.main(args=argv, prog_name="hdr-plugin", standalone_mode=False)
     except HdrPluginError as exc:

@@ -19,11 +19,9 @@ not written by hand.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.color import WORKING_SPACE
-from hdr_plugin.errors import ModelError, OutputError
+from hdr_plugin.errors import ModelError
+from hdr_plugin.io import atomic_write
 from hdr_plugin.models.engine.gate import LinearGate
 from hdr_plugin.models.engine.torch_model import TorchModel
 
@@ -108,7 +107,7 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
     size = max(multiple, -(-size // multiple) * multiple)
     example = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        if getattr(net, "whole_frame", False):
+        if model.spec.whole_frame:
             core = torch.jit.script(_Core(net))
         else:
             core = torch.jit.trace(_Core(net), example, check_trace=False)
@@ -116,15 +115,8 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
         exported = ExportedModel(core, multiple, _matrix_to_rec2020(model), gate)
         scripted = torch.jit.script(exported)
     final = Path(path)
-    temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(final) as temporary:
         torch.jit.save(scripted, str(temporary))
-        os.replace(temporary, final)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise OutputError(f"{final}: cannot write: {exc.strerror or exc}") from exc
     sidecar = {
         "model": model.spec.name,
         "weights_hash": model.weights_hash,
@@ -134,5 +126,6 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
         "any_size": True,
         "pads_to_multiple": multiple,
     }
-    final.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    with atomic_write(final.with_suffix(".json")) as temporary:
+        temporary.write_text(json.dumps(sidecar, indent=2) + "\n")
     return final

@@ -12,7 +12,7 @@ import glob
 import os
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,10 @@ from hdr_plugin.errors import OutputError, PlateError
 
 EXR_COMPRESSIONS = ("zip", "zips", "piz", "dwaa", "dwab", "rle", "none")
 PIXEL_TYPES = ("half", "float")
-#: Largest plate read, pixels (64 MP: 8K square); ``$HDR_PLUGIN_MAX_PIXELS`` or
-#: ``hdr-plugin --max-pixels`` raises it. A frame costs about 60 bytes per pixel on its way
-#: through a render, so without a cap a stray 16K x 16K file exhausts memory.
+#: Largest plate read by default, pixels (64 MP: 8K square); callers pass their own cap
+#: (``hdr-plugin --max-pixels``, or ``$HDR_PLUGIN_MAX_PIXELS`` read by the command line). A
+#: frame costs about 60 bytes per pixel on its way through a render, so without a cap a
+#: stray 16K x 16K file exhausts memory.
 MAX_PIXELS_ENV = "HDR_PLUGIN_MAX_PIXELS"
 DEFAULT_MAX_PIXELS = 64 * 2**20
 
@@ -35,6 +36,42 @@ DEFAULT_MAX_PIXELS = 64 * 2**20
 TEMPORARY_SUFFIX = ".tmp.exr"
 #: A temporary file untouched this long belongs to a writer that was killed.
 STALE_TEMPORARY_SECONDS = 60.0
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], *, suffix: str = ".tmp") -> Iterator[Path]:
+    """Write ``path`` all at once: yield a temporary name beside it, rename it on success.
+
+    Every file the project writes (EXR, TOML, JSON, TorchScript, weights, checkpoints)
+    goes through here, so a full disk or a crash never leaves a half-written file under a
+    final name (nor deletes the previous one); the temporary is removed on any failure.
+
+    Args:
+        path: the final file name; its folder is created if missing.
+        suffix: of the temporary (writers that choose a format by extension need it).
+
+    Raises:
+        OutputError: the folder cannot be created, or the write or rename fails.
+    """
+    final = Path(path)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{final}: cannot write: cannot create folder {final.parent}: {exc.strerror}"
+        ) from exc
+    temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}{suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, final)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise OutputError(f"{final}: cannot write: {exc.strerror or exc}") from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
 
 
 def remove_stale_temporaries(output: str | os.PathLike[str]) -> int:
@@ -52,12 +89,6 @@ def remove_stale_temporaries(output: str | os.PathLike[str]) -> int:
                 path.unlink()
                 removed += 1
     return removed
-
-
-def max_pixels() -> int:
-    """The current cap on plate size, pixels."""
-    value = os.environ.get(MAX_PIXELS_ENV, "")
-    return int(value) if value.isdigit() else DEFAULT_MAX_PIXELS
 
 
 @dataclass
@@ -131,12 +162,18 @@ def _oiio_error(handle: Any = None) -> str:
     return (message or oiio.geterror() or "unknown OpenImageIO error").strip().splitlines()[0]
 
 
-def read_image(path: str | os.PathLike[str], *, frame: int | None = None) -> Image:
+def read_image(
+    path: str | os.PathLike[str],
+    *,
+    frame: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Image:
     """Read the first subimage, full resolution, of any file OIIO reads.
 
     Args:
         path: image file.
         frame: frame number, used only in error messages.
+        max_pixels: refuse larger images (before reading their pixels).
 
     Raises:
         PlateError: missing, empty, unreadable, truncated or corrupt file (the message
@@ -154,10 +191,10 @@ def read_image(path: str | os.PathLike[str], *, frame: int | None = None) -> Ima
             raise PlateError(f"{where}: cannot read: {_oiio_error()}")
         try:
             spec = image_input.spec()
-            if spec.width * spec.height > max_pixels():
+            if spec.width * spec.height > max_pixels:
                 raise PlateError(
                     f"{where}: {spec.width}x{spec.height} is {spec.width * spec.height / 2**20:.0f}"
-                    f" MP, above the {max_pixels() / 2**20:.0f} MP limit; raise it with "
+                    f" MP, above the {max_pixels / 2**20:.0f} MP limit; raise it with "
                     f"hdr-plugin --max-pixels N (or ${MAX_PIXELS_ENV})"
                 )
             pixels = image_input.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
@@ -241,8 +278,7 @@ def write_exr(
     for name, value in (attributes or {}).items():
         _attribute(spec, name, value)
 
-    temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}{TEMPORARY_SUFFIX}")
-    try:
+    with atomic_write(final, suffix=TEMPORARY_SUFFIX) as temporary:
         output = oiio.ImageOutput.create(str(temporary))
         if output is None:
             raise OutputError(f"{final}: OpenImageIO has no EXR writer: {_oiio_error()}")
@@ -252,13 +288,4 @@ def write_exr(
         ok = output.close() and ok
         if not ok:
             raise OutputError(f"{final}: write failed (disk full?): {_oiio_error(output)}")
-        os.replace(temporary, final)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise OutputError(f"{final}: {exc.strerror or exc}") from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
     return final

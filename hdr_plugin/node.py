@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import typing
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,11 +46,30 @@ if TYPE_CHECKING:
 
 #: ``input_colorspace`` value that estimates the camera curve of a plate nobody can name.
 AUTO = "auto"
+#: The registered estimator behind :data:`AUTO`.
+CURVE_ESTIMATOR = "camera-curve"
+
+
+def knob(
+    default: Any,
+    description: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] | str | None = None,
+) -> Any:
+    """A settings field that is also a knob: its one declaration (see :func:`node_parameters`).
+
+    ``choices`` is a tuple, or where the choices come from: ``"models"`` (the registry),
+    ``"colorspaces"`` (the OCIO config), ``"input colorspaces"`` (the config and :data:`AUTO`).
+    """
+    limits = {"description": description, "minimum": minimum, "maximum": maximum}
+    return field(default=default, metadata={"knob": {**limits, "choices": choices}})
 
 
 @dataclass(frozen=True)
 class ReconstructSettings:
-    """Every knob of a reconstruction.
+    """Every knob of a reconstruction, each declared once (with its description and range).
 
     Attributes:
         model: registry name of the model.
@@ -67,15 +87,34 @@ class ReconstructSettings:
         model_options: model-specific knobs (see ``hdr-plugin models``).
     """
 
-    model: str = DEFAULT_MODEL
-    input_colorspace: str | None = None
-    output_colorspace: str = DEFAULT_OUTPUT_SPACE
-    white_level: float = 1.0
-    mask_threshold: float = DEFAULT_THRESHOLD
-    mix: float = 1.0
-    matte: str | None = None
-    matte_channel: str = "A"
-    matte_invert: bool = False
+    model: str = knob(
+        DEFAULT_MODEL, "reconstruction model (see `hdr-plugin models`)", choices="models"
+    )
+    input_colorspace: str | None = knob(
+        None,
+        "OCIO colourspace of the plate (default: the file's tag, else sRGB); "
+        f"{AUTO} estimates the camera curve of a plate whose curve has no name",
+        choices="input colorspaces",
+    )
+    output_colorspace: str = knob(
+        DEFAULT_OUTPUT_SPACE, "OCIO colourspace written", choices="colorspaces"
+    )
+    white_level: float = knob(
+        1.0,
+        "output value of SDR reference white (1.0 = 203 cd/m², ITU-R BT.2408)",
+        minimum=0.01,
+        maximum=100.0,
+    )
+    mask_threshold: float = knob(
+        DEFAULT_THRESHOLD,
+        "code value where the highlight mask starts, [0, 1)",
+        minimum=0.0,
+        maximum=0.999,
+    )
+    mix: float = knob(1.0, "0 = plain linearisation, 1 = full model", minimum=0.0, maximum=1.0)
+    matte: str | None = knob(None, "matte file or sequence limiting where the model applies")
+    matte_channel: str = knob("A", "matte channel used as mask", choices=MATTE_CHANNELS)
+    matte_invert: bool = knob(False, "reconstruct outside the matte instead")
     model_options: dict[str, Any] = field(default_factory=dict)
 
     def validate(self, color: ColorContext) -> dict[str, Any]:
@@ -91,6 +130,8 @@ class ReconstructSettings:
             ConfigError: a value out of range or of the wrong type, naming the knob.
         """
         spec = get_spec(self.model)
+        if spec.kind == "estimator":
+            raise ConfigError(f"model {self.model!r} is an estimator, not a reconstruction model")
         options = dict(self.model_options)
         if any(p.name == "mask_threshold" for p in spec.parameters):
             # Models that blend by the highlight mask share the node's threshold knob.
@@ -122,70 +163,39 @@ class ReconstructSettings:
 
 
 def node_parameters(color: ColorContext | None = None) -> tuple[Parameter, ...]:
-    """The node's knobs as data: the one declaration the CLI, the panel and hosts build from.
+    """The knobs of :class:`ReconstructSettings` as data, for the CLI, the panel and hosts.
 
     Args:
         color: fills the colourspace knobs' choices from its config (without one, as for
             command-line parsing before ``--ocio`` is known, they are free text checked by
             :meth:`ReconstructSettings.validate`).
     """
-    spaces = (*color.colorspaces(), AUTO) if color is not None else None
-    return (
-        Parameter(
-            "model",
-            str,
-            DEFAULT_MODEL,
-            "reconstruction model (see `hdr-plugin models`)",
-            choices=tuple(spec.name for spec in list_models()),
-        ),
-        Parameter(
-            "input_colorspace",
-            str,
-            DEFAULT_INPUT_SPACE,
-            "OCIO colourspace of the plate (default: the file's tag, else sRGB); "
-            f"{AUTO} estimates the camera curve of a plate whose curve has no name",
-            choices=spaces,
-        ),
-        Parameter(
-            "output_colorspace",
-            str,
-            DEFAULT_OUTPUT_SPACE,
-            "OCIO colourspace written",
-            choices=spaces[:-1] if spaces else None,
-        ),
-        Parameter(
-            "white_level",
-            float,
-            1.0,
-            "output value of SDR reference white (1.0 = 203 cd/m², ITU-R BT.2408)",
-            minimum=0.01,
-            maximum=100.0,
-        ),
-        Parameter(
-            "mask_threshold",
-            float,
-            DEFAULT_THRESHOLD,
-            "code value where the highlight mask starts, [0, 1)",
-            minimum=0.0,
-            maximum=0.999,
-        ),
-        Parameter("mix", float, 1.0, "0 = plain linearisation, 1 = full model", 0.0, 1.0),
-        Parameter("matte", str, None, "matte file or sequence limiting where the model applies"),
-        Parameter("matte_channel", str, "A", "matte channel used as mask", choices=MATTE_CHANNELS),
-        Parameter("matte_invert", bool, False, "reconstruct outside the matte instead"),
-    )
-
-
-#: How a knob is spelled where it is not its own name: (command-line flags, Nuke knob).
-#: A Nuke knob of ``None`` is not a knob there (Nuke's matte is the node's mask input).
-_SPELLINGS: dict[str, tuple[tuple[str, ...], str | None]] = {
-    "model": (("-m", "--model"), "model"),
-    "input_colorspace": (("--input-colorspace",), "in_colorspace"),
-    "output_colorspace": (("--output-colorspace",), "out_colorspace"),
-    "matte": (("--matte",), None),
-    "matte_channel": (("--matte-channel",), "maskChannelInput"),
-    "matte_invert": (("--invert-matte",), "invert_mask"),
-}
+    spaces = tuple(color.colorspaces()) if color is not None else None
+    dynamic = {
+        "models": tuple(spec.name for spec in list_models()),
+        "colorspaces": spaces,
+        "input colorspaces": (*spaces, AUTO) if spaces else None,
+    }
+    types = typing.get_type_hints(ReconstructSettings)
+    parameters = []
+    for f in dataclasses.fields(ReconstructSettings):
+        if "knob" not in f.metadata:
+            continue
+        declared = dict(f.metadata["knob"])
+        choices = declared.pop("choices")
+        kind = next(
+            t for t in typing.get_args(types[f.name]) or (types[f.name],) if t is not type(None)
+        )
+        parameters.append(
+            Parameter(
+                f.name,
+                kind,
+                f.default,
+                choices=dynamic[choices] if isinstance(choices, str) else choices,
+                **declared,
+            )
+        )
+    return tuple(parameters)
 
 
 def parse_options(text: str | tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -208,21 +218,6 @@ def parse_options(text: str | tuple[str, ...] | list[str]) -> dict[str, str]:
     return options
 
 
-def cli_flags(name: str) -> tuple[str, ...]:
-    """Command-line flags of knob ``name`` (``white_level`` -> ``--white-level``)."""
-    return _SPELLINGS.get(name, ((f"--{name.replace('_', '-')}",), name))[0]
-
-
-def host_knob(name: str) -> str | None:
-    """The Nuke-style host knob of knob ``name``, or ``None`` when the host has none."""
-    return _SPELLINGS.get(name, ((), name))[1]
-
-
-def settings_default(name: str) -> Any:
-    """The default of knob ``name`` in :class:`ReconstructSettings` (``None``: unset)."""
-    return {f.name: f.default for f in dataclasses.fields(ReconstructSettings)}[name]
-
-
 @dataclass
 class NodeOutput:
     """What one call of :meth:`ReconstructNode.process_frame` produces.
@@ -243,7 +238,7 @@ class NodeOutput:
 
 
 class ReconstructNode:
-    """SDR plate -> scene-linear HDR, following the data path in ARCHITECTURE.md.
+    """SDR plate -> scene-linear HDR (the data path of ``docs/architecture.md``).
 
     Building a node validates every knob (colourspaces, model and its options, ranges)
     so that a render fails before its first frame, not in the middle.
@@ -264,7 +259,7 @@ class ReconstructNode:
         self.model = create_model(s.model, self.color, self.model_options)
         self._linear = self.model if s.model == "linear" else create_model("linear", self.color)
         self.output_colorspace = self.color.canonical(s.output_colorspace)
-        self._curves = load_curve_estimator() if s.input_colorspace == AUTO else None
+        self._curves = load_curve_estimator(self.color) if s.input_colorspace == AUTO else None
         self._held_curve: CurveEstimate | None = None
         #: Seconds spent per stage since the node was built (``colour``, ``model``).
         self.timings: Counter[str] = Counter()
@@ -421,11 +416,9 @@ def _code_values(rgb: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.clip(rgb, 0.0, 1.0), nan=0.0).astype(np.float32, copy=False)
 
 
-def load_curve_estimator():
-    """The shipped camera-curve estimator (``auto``); torch is imported only here."""
-    from hdr_plugin.models.camera_curve import load_estimator
-
-    return load_estimator()
+def load_curve_estimator(color: ColorContext):
+    """The shipped camera-curve estimator (``auto``) for ``color``'s config; torch loads here."""
+    return create_model(CURVE_ESTIMATOR, color)
 
 
 def require_curve_estimator() -> None:

@@ -21,7 +21,13 @@ import numpy as np
 from tqdm import tqdm
 
 from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
-from hdr_plugin.io import Image, read_image, remove_stale_temporaries, write_exr
+from hdr_plugin.io import (
+    DEFAULT_MAX_PIXELS,
+    Image,
+    read_image,
+    remove_stale_temporaries,
+    write_exr,
+)
 from hdr_plugin.masks import matte_from_pixels
 from hdr_plugin.models import file_hash
 from hdr_plugin.node import NodeOutput, ReconstructNode
@@ -39,6 +45,7 @@ class RenderJob:
         pixel_type: ``half`` or ``float``.
         compression: EXR compression (``zip``, ``piz``, ``dwaa`` ...).
         write_masks: also write the highlight mask (and matte) as EXR channels.
+        max_pixels: largest plate (and matte) frame read, pixels.
     """
 
     input: str
@@ -47,6 +54,7 @@ class RenderJob:
     pixel_type: str = "half"
     compression: str = "zip"
     write_masks: bool = False
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
 
 @dataclass
@@ -192,15 +200,23 @@ def _read_frame(
     target: str,
     matte_path: str | None,
     timings: Counter[str],
+    max_pixels: int,
 ) -> _Frame:
     start = time.perf_counter()
-    image, matte = read_plate_frame(plate, frame, matte_path, node.settings.matte_channel)
+    image, matte = read_plate_frame(
+        plate, frame, matte_path, node.settings.matte_channel, max_pixels=max_pixels
+    )
     timings["read"] += time.perf_counter() - start
     return _Frame(plate, frame, target, image, matte, matte_path)
 
 
 def read_plate_frame(
-    plate: str, frame: int | None, matte_path: str | None = None, matte_channel: str = "A"
+    plate: str,
+    frame: int | None,
+    matte_path: str | None = None,
+    matte_channel: str = "A",
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> tuple[Image, np.ndarray | None]:
     """One frame of a plate and, given its file, the matte's weights: what a node takes.
 
@@ -209,10 +225,10 @@ def read_plate_frame(
     Returns:
         The plate image and the (H, W) float32 matte in [0, 1], or ``None``.
     """
-    image = read_image(plate, frame=frame)
+    image = read_image(plate, frame=frame, max_pixels=max_pixels)
     if matte_path is None:
         return image, None
-    matte_image = read_image(matte_path, frame=frame)
+    matte_image = read_image(matte_path, frame=frame, max_pixels=max_pixels)
     matte = matte_from_pixels(
         matte_image.pixels, matte_image.channels, matte_channel, source=matte_image.path
     )
@@ -273,6 +289,7 @@ def render_frame(
     pixel_type: str = "half",
     compression: str = "zip",
     write_masks: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     timings: Counter[str] | None = None,
 ) -> Path:
     """Read, reconstruct and atomically write one frame.
@@ -281,8 +298,8 @@ def render_frame(
         HdrPluginError: of the failing family, naming the plate file and frame.
     """
     timings = timings if timings is not None else Counter()
-    job = RenderJob(plate, target, None, pixel_type, compression, write_masks)
-    item = _read_frame(node, plate, frame, target, matte_path, timings)
+    job = RenderJob(plate, target, None, pixel_type, compression, write_masks, max_pixels)
+    item = _read_frame(node, plate, frame, target, matte_path, timings, max_pixels)
     return _write_frame(node, _reconstruct(node, item), job, timings)
 
 
@@ -313,7 +330,7 @@ def render(
     outputs = output_files(job.output, plate)
     mattes = matte_files(node.settings.matte, plate) if node.settings.matte else None
     check_outputs(job.output, outputs, plate, mattes)
-    hold_shot_statistics(node, plate[len(plate) // 2])
+    hold_shot_statistics(node, plate[len(plate) // 2], max_pixels=job.max_pixels)
     timings: Counter[str] = Counter()
     written: list[Path] = []
     bar = tqdm(
@@ -326,7 +343,9 @@ def render(
     def read(index: int) -> _Frame:
         item = plate[index]
         matte = mattes[index].path if mattes else None
-        return _read_frame(node, item.path, item.frame, outputs[index], matte, timings)
+        return _read_frame(
+            node, item.path, item.frame, outputs[index], matte, timings, job.max_pixels
+        )
 
     # One thread each keeps reads in order and writes in order.
     reader = ThreadPoolExecutor(1, "hdr-read")
@@ -362,8 +381,10 @@ def render(
     return RenderResult(written, timings)
 
 
-def hold_shot_statistics(node: ReconstructNode, reference: FrameFile) -> None:
+def hold_shot_statistics(
+    node: ReconstructNode, reference: FrameFile, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> None:
     """Hold whole-frame statistics (camera curve, model) at the shot's reference frame."""
     if node.holds_statistics:
-        image = read_image(reference.path, frame=reference.frame)
+        image = read_image(reference.path, frame=reference.frame, max_pixels=max_pixels)
         node.hold_statistics(image.straight_rgb, input_colorspace=image.colorspace)

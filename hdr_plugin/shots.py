@@ -28,7 +28,7 @@ from typing import Any
 
 from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError, HdrPluginError
-from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES
+from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES, atomic_write
 from hdr_plugin.node import ReconstructSettings
 from hdr_plugin.render import RenderJob
 from hdr_plugin.sequence import parse_frames
@@ -263,6 +263,5 @@ def save_shot_settings(path: str | Path, name: str, settings: ReconstructSetting
             tables[0][key] = dict(value) if isinstance(value, dict) else value
     text = tomli_w.dumps(data)
     parse_shots(text, path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
+    with atomic_write(path) as temporary:
+        temporary.write_text(text)

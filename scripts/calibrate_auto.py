@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from hdr_plugin.color import ColorContext
-from hdr_plugin.models.camera_curve import TONE_MAPPED_CONFIDENCE, curve_names, load_estimator
+from hdr_plugin.crf import curve_names
+from hdr_plugin.models.camera_curve import TONE_MAPPED_CONFIDENCE, load_estimator
 from hdr_plugin.models.camera_curve.decision import tone_mapped_targets
-from hdr_plugin.models.camera_curve.train import draw_curve
+from hdr_plugin.train.camera_curve import draw_curve
 from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_view
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pipeline, synthesize
 from hdr_plugin.train.evaluate import evaluation_views
@@ -37,8 +38,8 @@ def main() -> int:
     args = parser.parse_args()
 
     color = ColorContext.resolve()
-    estimator = load_estimator(args.weights)
-    targets = tone_mapped_targets()
+    estimator = load_estimator(color, args.weights)
+    targets = tone_mapped_targets(color)
     names = curve_names()
     p = {"display (cameras)": [], "filmic camera": [], "display (family)": [], "tone (family)": []}
     rng = np.random.default_rng(2026)

@@ -10,7 +10,7 @@ reference HDR and change only clipped channels (SDR code value >= 254/255):
 * smooth field: the reference's own log ratio to the clip, blurred (sigma 4 px) -- what a
   model that localises highlights but not their texture could reach.
 
-Usage: python scripts/highlight_headroom.py [--data ../shared/data/hdr]
+Usage: python scripts/highlight_headroom.py --data FOLDER_OF_HDR_IMAGES
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Make the bundled sample plate sequence: a slow camera pan across a real HDR panorama.
 
-Source: ``venice_sunset_1k.hdr`` from ``../shared/data/hdr/`` (Poly Haven, CC0-1.0; see
-that folder's MANIFEST.tsv). The panorama is reprojected to a 75° horizontal field of
+Source: ``venice_sunset_1k.hdr`` of the HDR training data (Poly Haven, CC0-1.0; see the
+data set's MANIFEST.tsv). The panorama is reprojected to a 75° horizontal field of
 view, panned 0.4° per frame over 24 frames (1001-1024), exposed once for the whole shot
 so that about 3 % of pixels clip, encoded to sRGB through OCIO and quantised to 8-bit
 PNG. The sun and its reflections clip, which is what reconstruction has to undo.

@@ -5,7 +5,7 @@ CC0, Poly Haven via pmndrs/assets), exposed so that 4 % of pixels clip, encoded 
 evaluation's sRGB camera (8-bit), with the scene-linear Rec.2020 reference beside it
 (half EXR). Tests use it as "a clipped real crop"; no model ever trains on this family.
 
-    python scripts/make_test_crop.py --data /path/to/shared/data/hdr
+    python scripts/make_test_crop.py --data FOLDER_OF_HDR_IMAGES
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Pack the shared HDR photographs into a compact copy for a remote training machine.
 
-Each file of ../shared/data/hdr is read with its chromaticities honoured, converted to
+Each file of the HDR data folder is read with its chromaticities honoured, converted to
 scene-linear Rec.2020 through OCIO (hdr_plugin.train.data.load_hdr), and written as a
 half-float DWAA EXR tagged lin_rec2020_scene under the same stem (58 files, 33 MB instead
 of 87 MB). The scene-family split of the copy equals the committed split.
 
-Usage: python scripts/pack_training_data.py [--source ../shared/data/hdr] [--out .traindata]
+Usage: python scripts/pack_training_data.py --source FOLDER_OF_HDR_IMAGES [--out .traindata]
 """
 
 from __future__ import annotations

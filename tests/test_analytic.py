@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from hdr_plugin.models import analytic as A
+from hdr_plugin import tone_curves as A
+from hdr_plugin.constants import LUMA_REC2020, REFERENCE_WHITE_NITS
 
-PEAK = 1000.0 / A.REFERENCE_WHITE_NITS
+PEAK = 1000.0 / REFERENCE_WHITE_NITS
 
 
 def log_ramp(top: float, n: int = 200) -> np.ndarray:
@@ -45,7 +46,7 @@ def test_bt2446c_inverse_is_exact_inverse_of_forward():
 
 def test_bt2446c_maps_sdr_white_and_superwhite_into_hdr_range():
     grey = np.array([[1.0, 1.0, 1.0], [1.09, 1.09, 1.09]])
-    nits = A.tonemap_inverse_BT2446C(grey)[:, 0] * A.REFERENCE_WHITE_NITS
+    nits = A.tonemap_inverse_BT2446C(grey)[:, 0] * REFERENCE_WHITE_NITS
     assert 600 < nits[0] < 700  # SDR 100 % -> about 675 cd/m²
     assert 1000 < nits[1] < 1200  # SDR 109 % super-white -> about the 1000 cd/m² peak
 
@@ -63,7 +64,7 @@ def test_bt2446a_inverse_against_its_forward_on_colours():
     rng = np.random.default_rng(2)
     sdr = rng.uniform(0.2, 0.95, size=(500, 3))
     back = A.tonemap_BT2446A(A.tonemap_inverse_BT2446A(sdr) / 1000.0)
-    luma = A.LUMA_REC2020.astype(float)
+    luma = LUMA_REC2020.astype(float)
     np.testing.assert_allclose(back @ luma, sdr @ luma, rtol=0.2)
 
 

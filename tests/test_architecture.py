@@ -86,3 +86,74 @@ def test_every_package_is_installed():
     )
     packages = {name for name, path in _modules().items() if path.name == "__init__.py"}
     assert packages <= listed, f"not in pyproject's packages: {sorted(packages - listed)}"
+
+
+#: The layers of the core, lowest first. A module may import its own layer and those below,
+#: never one above: models know nothing of training, evaluation sits above the node, and
+#: the UI and hosts sit above the core (the command line, which opens the viewer, on top).
+LAYERS = (
+    ("constants", "errors", "validation", "ocio_configs"),
+    ("color", "io", "sequence", "masks", "inference"),
+    ("tone_curves",),
+    ("crf",),
+    ("models",),
+    ("node", "export"),
+    ("render", "shots"),
+    ("batch",),
+    ("train", "publish"),
+    ("ui", "host_adapters"),
+    ("cli",),
+)
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) == 1:  # the package itself (hdr_plugin/__init__.py: version only)
+        return 0
+    return next(i for i, names in enumerate(LAYERS) if parts[1] in names)
+
+
+def test_imports_go_down_the_layers_only():
+    modules = _modules()
+    upward = []
+    for name, path in modules.items():
+        for target in _imports(path, modules):
+            if _layer(target) > _layer(name):
+                upward.append(f"{name} -> {target}")
+    assert not upward, "imports from a lower layer to a higher one: " + "; ".join(upward)
+
+
+def test_no_package_level_cycles():
+    """Packages (models, train, ...) as nodes: no two reach each other."""
+    modules = _modules()
+    edges = {
+        (name.split(".")[1], target.split(".")[1])
+        for name, path in modules.items()
+        if name.count(".") >= 1
+        for target in _imports(path, modules)
+        if target.count(".") >= 1 and target.split(".")[1] != name.split(".")[1]
+    }
+    mutual = sorted(f"{a} <-> {b}" for a, b in edges if (b, a) in edges and a < b)
+    assert not mutual, f"packages import each other: {mutual}"
+
+
+def test_the_architecture_page_states_these_layers():
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    rows = [
+        tuple(name.strip() for name in line.split("|")[2].split(","))
+        for line in page.splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip().isdigit()
+    ]
+    assert tuple(rows) == LAYERS
+
+
+def test_the_docs_name_only_files_of_this_repository():
+    import re
+
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        text = page.read_text()
+        assert "../shared" not in text and "ARCHITECTURE.md" not in text, page.name
+        for path in re.findall(
+            r"`((?:hdr_plugin|docs|scripts|configs|tests)/[\w/.-]+\.\w+)`", text
+        ):
+            assert (ROOT / path).exists(), f"{page.name} names {path}, which does not exist"

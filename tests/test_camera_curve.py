@@ -5,10 +5,10 @@ import pytest
 import torch
 
 import hdr_plugin.node as node_module
+from hdr_plugin.crf import SAMPLES, camera_curves, curve_names
 from hdr_plugin.models.camera_curve import (
     TONE_MAPPED_CONFIDENCE,
     CurveEstimate,
-    curve_names,
     decide,
     is_display_curve,
 )
@@ -22,7 +22,6 @@ from hdr_plugin.models.camera_curve.statistics import (
     log_slope_profile,
     shading_inconsistency,
 )
-from hdr_plugin.models.crf import SAMPLES, camera_curves
 from hdr_plugin.node import AUTO, ReconstructNode, ReconstructSettings
 from tests.conftest import gradient_plate
 
@@ -33,25 +32,25 @@ def one_hot(name: str) -> np.ndarray:
     return probabilities
 
 
-def test_a_display_encoding_is_decoded_by_ocio_as_srgb():
-    estimate = decide(one_hot("gamma 2.2"), tone_mapped=0.1)
+def test_a_display_encoding_is_decoded_by_ocio_as_srgb(color):
+    estimate = decide(one_hot("gamma 2.2"), 0.1, color)
     assert estimate.name == "srgb" and estimate.inverse is None
 
 
-def test_a_confident_tone_mapped_estimate_inverts_that_curve():
-    estimate = decide(one_hot("hable W=8"), tone_mapped=(1.0 + TONE_MAPPED_CONFIDENCE) / 2)
+def test_a_confident_tone_mapped_estimate_inverts_that_curve(color):
+    estimate = decide(one_hot("hable W=8"), (1.0 + TONE_MAPPED_CONFIDENCE) / 2, color)
     assert estimate.inverse is not None and "hable W=8" in estimate.name
     grid = np.linspace(0, 1, SAMPLES)
-    forward = camera_curves()["hable W=8"]
+    forward = camera_curves(color)["hable W=8"]
     code = np.interp(np.array([0.05, 0.3, 0.7]), grid, forward)[None, None, :]
     linear = estimate.linearise(np.repeat(code[..., None], 3, axis=-1)[0])
     np.testing.assert_allclose(linear[0, :, 0], [0.05, 0.3, 0.7], atol=2e-3)
     assert np.all(np.diff(estimate.inverse) >= 0) and estimate.inverse[-1] == pytest.approx(1.0)
 
 
-def test_a_doubtful_estimate_stays_on_srgb():
+def test_a_doubtful_estimate_stays_on_srgb(color):
     half = TONE_MAPPED_CONFIDENCE - 0.05
-    assert decide(one_hot("hable W=8"), tone_mapped=half).inverse is None
+    assert decide(one_hot("hable W=8"), half, color).inverse is None
 
 
 def test_the_classes_split_into_display_and_tone_mapped_curves():
@@ -60,11 +59,11 @@ def test_the_classes_split_into_display_and_tone_mapped_curves():
     assert not any(n.startswith(("hable", "reinhard", "log", "s-curve")) for n in display)
 
 
-def test_slope_profile_shows_a_filmic_toe_and_shoulder():
+def test_slope_profile_shows_a_filmic_toe_and_shoulder(color):
     """On one scene, gradients fade faster towards white and black under Hable than sRGB."""
     ramp = np.linspace(0.0, 1.0, 256)
     scene = np.tile(ramp, (64, 1))
-    curves = camera_curves()
+    curves = camera_curves(color)
     grid = np.linspace(0, 1, SAMPLES)
     profiles = {}
     for name in ("srgb", "hable W=8"):
@@ -95,29 +94,31 @@ def shaded_scene(size: int = 192, seed: int = 0, *, patches: bool = False) -> np
     return scene / np.quantile(scene, 0.98)
 
 
-def encode(scene: np.ndarray, curve: str) -> torch.Tensor:
+def encode(color, scene: np.ndarray, curve: str) -> torch.Tensor:
     """(1, 3, H, W) code values of a scene through a family curve (clipped at 1)."""
     grid = np.linspace(0, 1, SAMPLES)
-    code = np.interp(np.clip(scene, 0, 1), grid, camera_curves()[curve]).astype(np.float32)
+    code = np.interp(np.clip(scene, 0, 1), grid, camera_curves(color)[curve]).astype(np.float32)
     return torch.from_numpy(code).permute(2, 0, 1)[None]
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_log_slope_profile_falls_towards_white_under_a_filmic_shoulder(seed):
+def test_log_slope_profile_falls_towards_white_under_a_filmic_shoulder(color, seed):
     """Shading edges: channel log-gradients agree under a power law, not on a shoulder."""
     scene = shaded_scene(seed=seed)
     upper = slice(LEVELS // 2, LEVELS - 1)  # code levels 0.5-0.875
-    profiles = {c: log_slope_profile(encode(scene, c))[0, :LEVELS] for c in ("srgb", "hable W=8")}
+    profiles = {
+        c: log_slope_profile(encode(color, scene, c))[0, :LEVELS] for c in ("srgb", "hable W=8")
+    }
     assert profiles["hable W=8"][upper].mean() < profiles["srgb"][upper].mean() - 0.3
     middle = slice(1, LEVELS - 2)  # away from black and from the clip
-    power_law = log_slope_profile(encode(scene, "gamma 2.4"))[0, middle]
+    power_law = log_slope_profile(encode(color, scene, "gamma 2.4"))[0, middle]
     assert power_law.abs().mean() < 0.2
 
 
 @pytest.mark.parametrize("curve", ["srgb", "hable W=8", "reinhard W=4", "log a=86.6"])
-def test_the_true_curve_explains_the_shading_edges_best(curve):
+def test_the_true_curve_explains_the_shading_edges_best(color, curve):
     inconsistency = shading_inconsistency(
-        encode(shaded_scene(patches=True), curve), reference_inverses()
+        encode(color, shaded_scene(patches=True), curve), reference_inverses(color)
     )[0]
     assert REFERENCE_CURVES[int(inconsistency.argmin())] == curve or inconsistency[
         REFERENCE_CURVES.index(curve)
@@ -126,12 +127,12 @@ def test_the_true_curve_explains_the_shading_edges_best(curve):
         assert inconsistency[REFERENCE_CURVES.index(curve)] < -5.0  # clearly better than sRGB
 
 
-def test_tone_mapped_targets_keep_display_encodings_on_srgb():
-    targets = dict(zip(curve_names(), tone_mapped_targets(), strict=True))
+def test_tone_mapped_targets_keep_display_encodings_on_srgb(color):
+    targets = dict(zip(curve_names(), tone_mapped_targets(color), strict=True))
     assert targets["srgb"] == targets["gamma22"] == targets["bt1886"] == 0.0
     assert targets["hable W=8"] == targets["reinhard W=4"] == 1.0
     assert np.isnan(targets["gamma 1.0"])  # far from sRGB, but no tone-mapped curve either
-    distance = dict(zip(curve_names(), srgb_distances(), strict=True))
+    distance = dict(zip(curve_names(), srgb_distances(color), strict=True))
     assert distance["srgb"] == 0.0 and distance["bt1886"] < distance["hable W=8"]
 
 
@@ -170,7 +171,7 @@ class _Fixed:
 def fixed_estimator(monkeypatch):
     def install(estimate):
         stub = _Fixed(estimate)
-        monkeypatch.setattr(node_module, "load_curve_estimator", lambda: stub)
+        monkeypatch.setattr(node_module, "load_curve_estimator", lambda color: stub)
         monkeypatch.setattr(node_module, "require_curve_estimator", lambda: None)
         return stub
 
@@ -190,7 +191,7 @@ def test_auto_on_an_srgb_estimate_equals_the_named_colourspace(color, fixed_esti
 def test_auto_decodes_with_the_estimated_curve_and_holds_it_for_the_shot(color, fixed_estimator):
     from hdr_plugin.models.camera_curve.decision import inverse_curves
 
-    inverse = inverse_curves()[curve_names().index("hable W=8")]
+    inverse = inverse_curves(color)[curve_names().index("hable W=8")]
     stub = fixed_estimator(CurveEstimate("hable W=8", 0.95, inverse))
     node = ReconstructNode(ReconstructSettings(model="linear", input_colorspace=AUTO), color)
     assert node.holds_statistics

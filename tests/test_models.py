@@ -81,7 +81,7 @@ def test_bad_option_names_the_option_and_range(color):
 def test_duplicate_registration_is_refused():
     spec = get_spec("linear")
     with pytest.raises(ModelError, match="registered twice"):
-        register_model(spec)(lambda color: None)
+        register_model(spec, lambda spec, color: None)
 
 
 def test_specs_are_frozen():

@@ -142,15 +142,20 @@ def test_parameters_describe_every_knob_of_the_settings(color):
     assert "auto" not in params["output_colorspace"].choices
 
 
-def test_every_knob_has_one_spelling_per_host():
-    from hdr_plugin.cli import render_command
-    from hdr_plugin.node import cli_flags, host_knob
+def test_every_knob_is_a_command_line_flag():
+    from hdr_plugin.cli import cli_flags, render_command
 
     flags = {opt for option in render_command.params for opt in getattr(option, "opts", [])}
     for param in node_parameters():
         assert set(cli_flags(param.name)) <= flags, param.name
-    assert host_knob("input_colorspace") == "in_colorspace" and host_knob("matte") is None
     assert cli_flags("matte_invert") == ("--invert-matte",)
+
+
+def test_each_knob_is_declared_once_with_its_settings_default(color):
+    defaults = {f.name: f.default for f in dataclasses.fields(ReconstructSettings)}
+    for param in node_parameters(color):
+        assert param.default == defaults[param.name], param.name
+    assert {p.name: p.type for p in node_parameters()}["input_colorspace"] is str
 
 
 def test_settings_validate_without_building_the_model(color, monkeypatch):

@@ -181,3 +181,12 @@ def test_analytic_models_cannot_take_the_inference_route(nuke, graph):
     with pytest.raises(Exception, match="analytic"):
         nuke.press(hdr, "setup_inference")
     assert "analytic" in nuke.messages[-1]
+
+
+def test_host_spellings_live_in_the_adapter(adapter_module):
+    from hdr_plugin.node import node_parameters
+
+    knobs = {p.name: adapter_module.host_knob(p.name) for p in node_parameters()}
+    assert knobs["input_colorspace"] == "in_colorspace"
+    assert knobs["matte"] is None  # the matte is the node's mask input
+    assert knobs["white_level"] == "white_level"

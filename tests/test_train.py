@@ -218,7 +218,7 @@ def test_resumed_run_equals_uninterrupted_run(hdr_folder, tmp_path, color):
 def test_camera_curve_trains_on_a_cached_pool_of_plates_and_resumes(hdr_folder, tmp_path, color):
     """The classifier's plate statistics are computed once per run and reused on resume."""
     from hdr_plugin.models.camera_curve.statistics import FEATURES
-    from hdr_plugin.models.camera_curve.train import POOL_FILE
+    from hdr_plugin.train.camera_curve import POOL_FILE
 
     def camera_config(**extra):
         values = {"architecture": {"width": 16}, "batch": 4, "crop": 96, "steps": 4}

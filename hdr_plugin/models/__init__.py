@@ -1,10 +1,10 @@
 """Model registry, the built-in model families and the public names of the model engine.
 
-Importing this package registers every built-in model. The learned families register
-plain specs; torch is imported only when one of them is built. Each family is one folder:
-its spec and factory in ``__init__.py``, a learned family's network in ``arch.py`` (class
-registered with :func:`network`) and its trainer in ``train.py`` (see
-``docs/adding-a-model.md``).
+Importing this package registers every built-in model: one :class:`ModelSpec` each,
+read by everything else. The learned families register plain specs; torch is imported only
+when one of them is built. Each family is one folder: its spec in ``__init__.py``, a
+learned family's network in ``arch.py`` (named by the spec's ``architecture``). Trainers
+live above the models, in ``hdr_plugin.train.<family>`` (see ``docs/adding-a-model.md``).
 """
 
 # Registration order is the order `hdr-plugin models` and the panel list them in.
@@ -17,21 +17,15 @@ from hdr_plugin.models import (  # noqa: F401  (imported to register)
     singlehdr,
     unet,
 )
-from hdr_plugin.models.engine.networks import (
-    NEURAL_PARAMETERS,
-    architecture,
-    learned_models,
-    network,
-    network_models,
-    register_neural,
-    register_package,
-)
+from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, architecture, build_learned
 from hdr_plugin.models.engine.registry import (
     ModelSpec,
     Parameter,
     create_model,
     get_spec,
+    learned_models,
     list_models,
+    network_models,
     register_model,
 )
 from hdr_plugin.models.engine.weights import (
@@ -58,18 +52,16 @@ __all__ = [
     "ModelSpec",
     "Parameter",
     "architecture",
+    "build_learned",
     "create_model",
     "file_hash",
     "get_spec",
     "has_weights",
     "learned_models",
     "list_models",
-    "network",
     "network_models",
     "read_card",
     "register_model",
-    "register_neural",
-    "register_package",
     "weights_dir",
     "weights_path",
     "write_card",

@@ -223,3 +223,13 @@ def list_hdr_files(folder: str | Path, names: list[str] | None = None) -> list[P
     if names is not None:
         return [folder / name for name in names]
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in HDR_SUFFIXES)
+
+
+def evaluation_views(image: np.ndarray, size: int = 384) -> list[np.ndarray]:
+    """Fixed views of an HDR image: 4 headings of a panorama, else the central crop."""
+    if is_panorama(image):
+        return [perspective_view(image, yaw, 5.0, 75.0, (size, size)) for yaw in (0, 90, 180, 270)]
+    height, width = image.shape[:2]
+    edge = min(size, height, width) // 32 * 32
+    y, x = (height - edge) // 2, (width - edge) // 2
+    return [image[y : y + edge, x : x + edge]]

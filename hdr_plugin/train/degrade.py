@@ -2,7 +2,7 @@
 
 exposure (so that a chosen fraction of pixels clips) -> Rec.2020 -> Rec.709 gamut mapping
 (OCIO conversion, then clipping of negative components) -> optional sensor noise ->
-clipping at 1 -> camera curve (from :func:`hdr_plugin.models.crf.camera_curves`) ->
+clipping at 1 -> camera curve (from :func:`hdr_plugin.crf.camera_curves`) ->
 8- or 10-bit quantisation -> optional JPEG compression (through OIIO).
 
 The HDR target is the same scene, exposed the same way, in scene-linear Rec.2020 where
@@ -19,14 +19,18 @@ from functools import lru_cache
 import numpy as np
 
 from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
+from hdr_plugin.crf import SAMPLES, camera_curves, invert_curve
 from hdr_plugin.io import read_image
 from hdr_plugin.masks import max_rgb
-from hdr_plugin.models.crf import SAMPLES, camera_curves, invert_curve
 
 
-@lru_cache(maxsize=1)
-def _curves() -> tuple[list[str], np.ndarray]:
-    curves = camera_curves()
+def _curves(color: ColorContext) -> tuple[list[str], np.ndarray]:
+    return _stacked_curves(color.config_path)
+
+
+@lru_cache(maxsize=4)
+def _stacked_curves(config_path: str) -> tuple[list[str], np.ndarray]:
+    curves = camera_curves(ColorContext(config_path))
     return list(curves), np.stack(list(curves.values()))
 
 
@@ -35,7 +39,8 @@ class Pipeline:
     """One camera pipeline; ``None`` fields are drawn at random per sample.
 
     Attributes:
-        curve: name of a camera curve (see ``camera_curves()``), or ``None`` for random.
+        curve: name of a camera curve (:func:`~hdr_plugin.crf.curve_names`), or ``None``
+            for random.
         clipped_fraction: fraction of pixels whose max channel clips, or ``None`` for
             uniform in ``clip_range``.
         clip_range: range of the random clipped fraction.
@@ -120,7 +125,7 @@ def synthesize(
     hdr: np.ndarray, color: ColorContext, rng: np.random.Generator, pipeline: Pipeline = Pipeline()
 ) -> Pair:
     """Run the camera pipeline on ``hdr`` ((H, W, 3) scene-linear Rec.2020, any scale)."""
-    names, curves = _curves()
+    names, curves = _curves(color)
     fraction = pipeline.clipped_fraction
     if fraction is None:
         fraction = float(rng.uniform(*pipeline.clip_range))

@@ -21,29 +21,13 @@ import numpy as np
 from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.node import AUTO, ReconstructNode, ReconstructSettings
-from hdr_plugin.train.data import (
-    is_panorama,
-    list_hdr_files,
-    load_hdr,
-    load_split,
-    perspective_view,
-)
+from hdr_plugin.train.data import evaluation_views, list_hdr_files, load_hdr, load_split
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, synthesize
 from hdr_plugin.train.metrics import has_flip, score
 
 METRICS = ("pu21_psnr", "pu21_psnr_clipped", "log_psnr", "pu21_ssim")
 #: Scored as well when ``flip-evaluator`` is installed.
 FLIP = "hdr_flip"
-
-
-def evaluation_views(image: np.ndarray, size: int = 384) -> list[np.ndarray]:
-    """Fixed views of an HDR image: 4 headings of a panorama, else the central crop."""
-    if is_panorama(image):
-        return [perspective_view(image, yaw, 5.0, 75.0, (size, size)) for yaw in (0, 90, 180, 270)]
-    height, width = image.shape[:2]
-    edge = min(size, height, width) // 32 * 32
-    y, x = (height - edge) // 2, (width - edge) // 2
-    return [image[y : y + edge, x : x + edge]]
 
 
 def evaluate(

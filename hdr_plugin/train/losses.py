@@ -5,8 +5,6 @@ Function + Module twins are not needed here: the trainer calls the functions.
 
 from __future__ import annotations
 
-import os
-
 import torch
 
 from hdr_plugin.constants import REFERENCE_WHITE_NITS
@@ -97,15 +95,15 @@ class PerceptualLoss(torch.nn.Module):
     torchvision's layout; nothing is downloaded.
 
     Args:
-        backbone: path of the state dict.
+        encoder: a feature extractor with ``features`` (a sequence of layers) and the
+            ``mean`` / ``std`` it normalises by (hybrid-mnv3's encoder with the backbone
+            loaded).
         layers: ``features`` indices whose outputs are compared.
     """
 
-    def __init__(self, backbone: str | os.PathLike[str], layers: tuple[int, ...] = (3, 6, 12)):
+    def __init__(self, encoder: torch.nn.Module, layers: tuple[int, ...] = (3, 6, 12)):
         super().__init__()
-        from hdr_plugin.models.hybrid.arch import HybridMNV3
-
-        self.encoder = HybridMNV3(backbone=str(backbone)).encoder.eval()
+        self.encoder = encoder.eval()
         self.layers = set(layers)
         self.last = max(layers)
 

@@ -17,7 +17,7 @@ import shlex
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,16 +31,21 @@ from hdr_plugin.color import ColorContext
 from hdr_plugin.constants import CLIP_CODE
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.inference import select_device
+from hdr_plugin.io import atomic_write
 from hdr_plugin.models import architecture, get_spec, learned_models
 from hdr_plugin.models.engine.encodings import pq_encode
 from hdr_plugin.models.engine.gate import LinearGate
-from hdr_plugin.models.engine.networks import output_space, package_of
 from hdr_plugin.models.engine.torch_model import TorchModel
 from hdr_plugin.models.engine.weights import apply_state_dict, load_state_dict, save_weights
 from hdr_plugin.train import losses
-from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_view
+from hdr_plugin.train.data import (
+    evaluation_views,
+    list_hdr_files,
+    load_hdr,
+    load_split,
+    random_view,
+)
 from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pair, Pipeline, synthesize
-from hdr_plugin.train.evaluate import evaluation_views
 from hdr_plugin.train.metrics import score
 from hdr_plugin.validation import check_values, field_types
 
@@ -84,7 +89,7 @@ class TrainConfig:
         seed: seed of initialisation, view pool and degradations.
         views_per_image: random views cut from each training image up front.
         curves: camera curves the synthetic pairs draw from (names of
-            :func:`hdr_plugin.models.crf.camera_curves`); empty = the whole family.
+            :func:`hdr_plugin.crf.camera_curves`); empty = the whole family.
         clip_range: range of the fraction of clipped pixels of a synthetic pair.
         val_every: steps between validations.
         checkpoint_every: steps between checkpoints.
@@ -159,9 +164,9 @@ class TrainConfig:
         config = cls(**values)
         config.data = data_folder(config.data, what="training config key 'data'")
         if config.curves:
-            from hdr_plugin.models.crf import camera_curves
+            from hdr_plugin.crf import curve_names
 
-            known = camera_curves()
+            known = curve_names()
             unknown_curves = [c for c in config.curves if c not in known]
             if unknown_curves:
                 raise ConfigError(
@@ -239,7 +244,9 @@ class Trainer:
             [p for p in self.net.parameters() if p.requires_grad], lr=config.lr
         )
         self.perceptual = (
-            losses.PerceptualLoss(config.backbone).to(self.device) if config.backbone else None
+            losses.PerceptualLoss(perceptual_encoder(config.backbone)).to(self.device)
+            if config.backbone
+            else None
         )
         self.step = 0
         self.rng = np.random.default_rng(config.seed)
@@ -263,10 +270,7 @@ class Trainer:
         without a gradient; for a log-gain prediction, the gain applied as in inference.
         """
         if self._gate is None:
-            encoding = get_spec(self.config.model).input_encoding
-            gate = LinearGate.for_network(
-                self.color, encoding, output_space(self.config.model), self.net
-            )
+            gate = LinearGate.for_spec(self.color, get_spec(self.config.model))
             self._gate = gate.to(self.device)
         return self._gate(code, hdr, positive=False)
 
@@ -359,7 +363,6 @@ class Trainer:
             self.color,
             net,
             weights_hash=None,
-            output_space=output_space(self.config.model),
             device=str(self.device),
             precision="float32",
         )
@@ -400,11 +403,12 @@ class Trainer:
             "history": self.history,
             "config": dataclasses.asdict(self.config),
         }
-        tmp = self.output / "checkpoint.tmp.safetensors"
-        save_file(tensors, str(tmp))
-        (self.output / "checkpoint.tmp.json").write_text(json.dumps(meta, indent=1))
-        tmp.replace(self.output / "checkpoint.safetensors")
-        (self.output / "checkpoint.tmp.json").replace(self.output / "checkpoint.json")
+        # Tensors first, then the metadata that points at their step: a run killed between
+        # the two resumes from a consistent pair (the JSON is only read with its tensors).
+        with atomic_write(self.output / "checkpoint.safetensors") as temporary:
+            save_file(tensors, str(temporary))
+        with atomic_write(self.output / "checkpoint.json") as temporary:
+            temporary.write_text(json.dumps(meta, indent=1))
         return self.output / "checkpoint.safetensors"
 
     def resume(self) -> bool:
@@ -466,7 +470,8 @@ class Trainer:
         name = name or Path(get_spec(self.config.model).weights).with_suffix(".log").name
         path = self.output / name
         self.output.mkdir(parents=True, exist_ok=True)
-        path.write_text(training_log(self.history))
+        with atomic_write(path) as temporary:
+            temporary.write_text(training_log(self.history))
         return path
 
     def export_network(self) -> torch.nn.Module:
@@ -525,24 +530,17 @@ def training_log(history: list[dict[str, Any]], every: int = 100) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: model name -> its :class:`Trainer`, filled by :func:`register_trainer`.
-TRAINERS: dict[str, type[Trainer]] = {}
+def perceptual_encoder(backbone: str) -> torch.nn.Module:
+    """hybrid-mnv3's MobileNetV3 encoder with the user's ImageNet weights (from disk)."""
+    from hdr_plugin.models.hybrid.arch import HybridMNV3
 
-
-def register_trainer(name: str) -> Callable[[type[Trainer]], type[Trainer]]:
-    """Class decorator: the trainer of learned model ``name`` (in its family's ``train``)."""
-
-    def decorator(cls: type[Trainer]) -> type[Trainer]:
-        TRAINERS[name] = cls
-        return cls
-
-    return decorator
+    return HybridMNV3(backbone=str(backbone)).encoder
 
 
 def make_trainer(
     config: TrainConfig, color: ColorContext | None = None, command: str = ""
 ) -> Trainer:
-    """The trainer registered for ``config.model`` (imports its family's ``train`` module)."""
-    if config.model not in TRAINERS:
-        importlib.import_module(f"{package_of(config.model)}.train")
-    return TRAINERS[config.model](config, color, command)
+    """The trainer of ``config.model``: ``TRAINER`` of ``hdr_plugin.train.<family>``."""
+    family = get_spec(config.model).family
+    module = importlib.import_module(f"{__package__}.{family}")
+    return module.TRAINER(config, color, command)

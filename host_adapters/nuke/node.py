@@ -24,7 +24,7 @@ from hdr_plugin.color import DEFAULT_INPUT_SPACE, ColorContext, resolve_config_p
 from hdr_plugin.errors import ConfigError, HdrPluginError, ModelError
 from hdr_plugin.host_adapters.base import HostAdapter
 from hdr_plugin.models import network_models
-from hdr_plugin.node import AUTO, ReconstructSettings, host_knob, node_parameters
+from hdr_plugin.node import AUTO, ReconstructSettings, node_parameters
 
 #: The Nuke Python API this adapter uses (name here -> Nuke documentation name).
 NUKE_API = {
@@ -44,6 +44,22 @@ NUKE_API = {
 }
 NODE_CLASS = "HDRReconstruct"
 _CHANNELS = {"rgba.alpha": "A", "rgba.red": "R", "rgba.green": "G", "rgba.blue": "B"}
+#: Node knobs this host spells otherwise; ``None``: not a knob here (the matte is the
+#: node's mask input). Every other knob keeps its own name.
+_SPELLINGS = {
+    "input_colorspace": "in_colorspace",
+    "output_colorspace": "out_colorspace",
+    "matte": None,
+    "matte_channel": "maskChannelInput",
+    "matte_invert": "invert_mask",
+}
+
+
+def host_knob(name: str) -> str | None:
+    """This host's knob for node knob ``name``, or ``None`` when it has none."""
+    return _SPELLINGS.get(name, name)
+
+
 #: knob name -> this host's knob, for every node knob the host shows (not the matte: that is
 #: the node's mask input).
 _KNOBS = {p.name: host_knob(p.name) for p in node_parameters() if host_knob(p.name)}
@@ -105,7 +121,8 @@ def create() -> nuke.Node:
             knob = nuke.Boolean_Knob(name, label)
         else:
             knob = nuke.Double_Knob(name, label)
-        knob.setValue(_to_host(param.name, param.default))
+        if param.default is not None:
+            knob.setValue(_to_host(param.name, param.default))
         knobs.append(knob)
     knobs += [
         nuke.File_Knob("shot_config", "shot config"),

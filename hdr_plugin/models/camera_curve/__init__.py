@@ -1,7 +1,7 @@
 """Estimating the camera curve of a plate whose colourspace nobody can name.
 
 ``--input-colorspace auto`` hands the plate's code values to a small classifier over the
-documented family of camera curves (:func:`hdr_plugin.models.crf.camera_curves`), in the
+documented family of camera curves (:func:`hdr_plugin.crf.camera_curves`), in the
 spirit of SingleHDR's linearisation net (Liu et al., CVPR 2020), which reads the image,
 its edges and its histogram. Here an MLP reads statistics of a proxy of
 :data:`PROXY_EDGE` pixels (:mod:`~hdr_plugin.models.camera_curve.statistics`): per-channel
@@ -27,16 +27,17 @@ from typing import Protocol
 
 import numpy as np
 
+from hdr_plugin.color import DEFAULT_INPUT_SPACE, ColorContext
+from hdr_plugin.crf import curve_names
 from hdr_plugin.errors import ModelError
 from hdr_plugin.models.camera_curve.decision import (
     PROXY_EDGE,
     TONE_MAPPED_CONFIDENCE,
     CurveEstimate,
-    curve_names,
     decide,
     is_display_curve,
 )
-from hdr_plugin.models.engine.networks import register_package
+from hdr_plugin.models.engine.registry import ModelSpec, register_model
 from hdr_plugin.models.engine.weights import WEIGHTS_ENV, weights_dir
 
 __all__ = [
@@ -54,7 +55,18 @@ __all__ = [
 
 WEIGHTS_FILE = "camera-curve.safetensors"
 NAME = "camera-curve"
-register_package(NAME, __name__)
+SPEC = ModelSpec(
+    name=NAME,
+    family="camera_curve",
+    kind="estimator",
+    description="camera curve of a plate whose curve has no name (--input-colorspace auto)",
+    input_encoding=DEFAULT_INPUT_SPACE,
+    weights=WEIGHTS_FILE,
+    architecture="hdr_plugin.models.camera_curve.arch:CurveNet",
+    licence="Apache-2.0 (weights trained by hdr_plugin)",
+    paper="Liu et al., CVPR 2020 (CRF estimation from image and histogram); Lin et al., "
+    "Radiometric calibration from a single image, CVPR 2004 (edge cue)",
+)
 
 
 class Estimator(Protocol):
@@ -67,13 +79,26 @@ class Estimator(Protocol):
     def estimate(self, code: np.ndarray) -> CurveEstimate: ...
 
 
-@lru_cache(maxsize=2)
-def load_estimator(path: Path | None = None) -> Estimator:
+def load_estimator(color: ColorContext, path: Path | None = None) -> Estimator:
     """The estimator of a weights file (default: the shipped ``camera-curve.safetensors``).
+
+    Args:
+        color: the OCIO config the family's display encodings are sampled through.
+        path: weights file.
 
     Raises:
         ModelError: the weights are missing (``auto`` then cannot be used).
     """
+    return _load_estimator(color.config_path, path or require_weights())
+
+
+@register_model(SPEC)
+def _estimator(spec: ModelSpec, color: ColorContext) -> Estimator:
+    return load_estimator(color)
+
+
+@lru_cache(maxsize=2)
+def _load_estimator(config_path: str, path: Path) -> Estimator:
     from hdr_plugin.inference import select_device
     from hdr_plugin.models.camera_curve.arch import CameraCurveEstimator, CurveNet
     from hdr_plugin.models.engine.weights import (
@@ -83,11 +108,16 @@ def load_estimator(path: Path | None = None) -> Estimator:
         read_card,
     )
 
-    path = path or require_weights()
+    color = ColorContext(config_path)
     card = read_card(path)
-    net = CurveNet(**card.get("architecture", {}))
+    try:
+        net = CurveNet(**card.get("architecture", {}), color=color)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{path}: model card architecture does not fit {NAME}: {exc}") from exc
     apply_state_dict(net, load_state_dict(path), source=str(path))
-    return CameraCurveEstimator(net, weights_hash=file_hash(path), device=select_device(None))
+    return CameraCurveEstimator(
+        net, color, weights_hash=file_hash(path), device=select_device(None)
+    )
 
 
 def require_weights() -> Path:

@@ -7,10 +7,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdr_plugin.color import ColorContext
+from hdr_plugin.crf import curve_names
 from hdr_plugin.models.camera_curve.decision import (
     PROXY_EDGE,
     CurveEstimate,
-    curve_names,
     decide,
     inverse_curves,
 )
@@ -19,10 +20,9 @@ from hdr_plugin.models.camera_curve.statistics import (
     REFERENCE_CURVES,
     plate_statistics,
 )
-from hdr_plugin.models.engine.networks import network
+from hdr_plugin.ocio_configs import BUNDLED_CONFIG
 
 
-@network("camera-curve")
 class CurveNet(nn.Module):
     """Display-encoded plate (N, 3, H, W) -> logits: whether tone-mapped, and which curve.
 
@@ -33,11 +33,16 @@ class CurveNet(nn.Module):
     Args:
         classes: number of family curves.
         width: width of the hidden layers.
+        color: the config the reference curves' display encodings are sampled through
+            (the bundled one when ``None``).
     """
 
-    def __init__(self, classes: int = 58, width: int = 128) -> None:
+    def __init__(
+        self, classes: int = 58, width: int = 128, color: ColorContext | None = None
+    ) -> None:
         super().__init__()
-        self.register_buffer("reference_inverses", reference_inverses(), persistent=False)
+        color = color or ColorContext.resolve(BUNDLED_CONFIG)
+        self.register_buffer("reference_inverses", reference_inverses(color), persistent=False)
         self.trunk = nn.Sequential(
             nn.Linear(FEATURES, width),
             nn.LeakyReLU(0.1),
@@ -62,10 +67,10 @@ class CurveNet(nn.Module):
         return self.classify(self.statistics(code))
 
 
-def reference_inverses() -> torch.Tensor:
+def reference_inverses(color: ColorContext) -> torch.Tensor:
     """(len(REFERENCE_CURVES), SAMPLES) inverses of the curves the edge statistic tries."""
     names = curve_names()
-    rows = [inverse_curves()[names.index(name)] for name in REFERENCE_CURVES]
+    rows = [inverse_curves(color)[names.index(name)] for name in REFERENCE_CURVES]
     return torch.from_numpy(np.stack(rows))
 
 
@@ -94,12 +99,21 @@ class CameraCurveEstimator:
 
     Args:
         net: a trained :class:`CurveNet`.
+        color: the node's OCIO config (the family's display encodings are sampled through it).
         weights_hash: hash of its weights file, for provenance.
         device: torch device to run on.
     """
 
-    def __init__(self, net: CurveNet, *, weights_hash: str | None, device: torch.device):
+    def __init__(
+        self,
+        net: CurveNet,
+        color: ColorContext,
+        *,
+        weights_hash: str | None,
+        device: torch.device,
+    ):
         self.net = net.float().to(device).eval()
+        self.color = color
         self.weights_hash = weights_hash
         self.device = device
 
@@ -118,4 +132,4 @@ class CameraCurveEstimator:
 
     def estimate(self, code: np.ndarray) -> CurveEstimate:
         """The decision for one plate (the render loop asks once per shot)."""
-        return decide(*self.probabilities(code))
+        return decide(*self.probabilities(code), self.color)

@@ -7,7 +7,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from hdr_plugin.models.crf import SAMPLES, camera_curves, invert_curve
+from hdr_plugin.color import ColorContext
+from hdr_plugin.crf import SAMPLES, camera_curves, curve_names, invert_curve
 
 #: Short edge of the proxy the classifier sees, pixels.
 PROXY_EDGE = 192
@@ -23,16 +24,21 @@ TONE_MAPPED_CONFIDENCE = 0.991
 DISPLAY_PREFIXES = ("gamma", "srgb", "bt1886")
 
 
-@lru_cache(maxsize=1)
-def curve_names() -> tuple[str, ...]:
-    """The classes, in order: every curve of the documented family."""
-    return tuple(camera_curves())
+def inverse_curves(color: ColorContext) -> np.ndarray:
+    """(classes, :data:`~hdr_plugin.crf.SAMPLES`) inverse curves, code -> linear.
+
+    The classes are :func:`~hdr_plugin.crf.curve_names`; the display encodings among them
+    are sampled through ``color``'s config.
+    """
+    return _inverse_curves(color.config_path)
 
 
-@lru_cache(maxsize=1)
-def inverse_curves() -> np.ndarray:
-    """(classes, :data:`~hdr_plugin.models.crf.SAMPLES`) inverse curves, code -> linear."""
-    return np.stack([invert_curve(c) for c in camera_curves().values()]).astype(np.float32)
+@lru_cache(maxsize=4)
+def _inverse_curves(config_path: str) -> np.ndarray:
+    curves = camera_curves(ColorContext(config_path)).values()
+    inverses = np.stack([invert_curve(c) for c in curves]).astype(np.float32)
+    inverses.flags.writeable = False
+    return inverses
 
 
 def is_display_curve(name: str) -> bool:
@@ -40,14 +46,13 @@ def is_display_curve(name: str) -> bool:
     return name.startswith(DISPLAY_PREFIXES)
 
 
-@lru_cache(maxsize=1)
-def srgb_distances() -> np.ndarray:
+def srgb_distances(color: ColorContext) -> np.ndarray:
     """(classes,) how far each curve's inverse is from sRGB's: RMS of log2 ratio, codes 0.05-0.99.
 
     1.0 means that decoding the plate as sRGB is off by a factor of 2 on average; an sRGB
     plate decoded as BT.1886 is 0.54 away, a Hable W=8 delivery 0.68.
     """
-    inverses = inverse_curves().astype(np.float64)
+    inverses = inverse_curves(color).astype(np.float64)
     codes = np.linspace(0.0, 1.0, SAMPLES)
     keep = (codes > 0.05) & (codes < 0.99)
     log = np.log2(inverses[:, keep] + 1e-4)
@@ -63,10 +68,9 @@ def srgb_distances() -> np.ndarray:
 DISPLAY_DISTANCE, TONE_MAPPED_DISTANCE = 0.6, 0.5
 
 
-@lru_cache(maxsize=1)
-def tone_mapped_targets() -> np.ndarray:
+def tone_mapped_targets(color: ColorContext) -> np.ndarray:
     """(classes,) 1 tone-mapped, 0 display, NaN neither (see :data:`DISPLAY_DISTANCE`)."""
-    distance = srgb_distances()
+    distance = srgb_distances(color)
     display = np.array([is_display_curve(n) for n in curve_names()])
     return np.where(
         display & (distance < DISPLAY_DISTANCE),
@@ -82,7 +86,7 @@ class CurveEstimate:
     Attributes:
         name: ``srgb`` (decode with OCIO) or a description of the estimated curve.
         tone_mapped: the classifier's probability that the curve is tone-mapped.
-        inverse: (:data:`~hdr_plugin.models.crf.SAMPLES`,) code -> display-linear, or
+        inverse: (:data:`~hdr_plugin.crf.SAMPLES`,) code -> display-linear, or
             ``None`` when the plate is decoded as sRGB by OCIO.
     """
 
@@ -98,15 +102,18 @@ class CurveEstimate:
         return np.interp(np.clip(code, 0.0, 1.0), grid, self.inverse).astype(np.float32)
 
 
-def decide(probabilities: np.ndarray, tone_mapped: float) -> CurveEstimate:
-    """Turn curve probabilities (classes,) and P(tone-mapped) into a :class:`CurveEstimate`."""
+def decide(probabilities: np.ndarray, tone_mapped: float, color: ColorContext) -> CurveEstimate:
+    """Turn curve probabilities (classes,) and P(tone-mapped) into a :class:`CurveEstimate`.
+
+    ``color`` is the config the family's display encodings are sampled through.
+    """
     names = curve_names()
     tone = np.array([not is_display_curve(n) for n in names])
     if tone_mapped <= TONE_MAPPED_CONFIDENCE:
         return CurveEstimate("srgb", tone_mapped)
     weights = np.where(tone, probabilities, 0.0)
     weights = weights / weights.sum()
-    inverse = (weights[:, None] * inverse_curves()).sum(axis=0).astype(np.float32)
+    inverse = (weights[:, None] * inverse_curves(color)).sum(axis=0).astype(np.float32)
     top = np.argsort(weights)[::-1][:3]
     name = "mixture of " + ", ".join(f"{names[i]} ({weights[i]:.2f})" for i in top)
     return CurveEstimate(name, tone_mapped, inverse)

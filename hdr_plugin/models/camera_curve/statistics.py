@@ -34,7 +34,7 @@ MIN_LOG_GRADIENT = 0.03
 MIN_COSINE = 0.9
 #: Curves the plate is decoded with by :func:`shading_inconsistency` (the first is sRGB,
 #: the reference the others are compared against): display gammas, and filmic, Reinhard,
-#: log and S-curves of the family (:func:`hdr_plugin.models.crf.camera_curves`).
+#: log and S-curves of the family (:func:`hdr_plugin.crf.camera_curves`).
 REFERENCE_CURVES = (
     "srgb",
     "gamma 1.0",

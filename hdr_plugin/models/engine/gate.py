@@ -31,7 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hdr_plugin.color import LINEAR_REC709, ColorContext
+from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
+from hdr_plugin.models.engine.registry import ModelSpec
 
 LUT_SIZE = 4096
 #: τ of the per-channel clip mask, just below :data:`hdr_plugin.constants.CLIP_CODE` (8-bit
@@ -83,12 +84,13 @@ class LinearGate(nn.Module):
         return cls(lut_tensor, torch.from_numpy(matrix), threshold, log_gain)
 
     @classmethod
-    def for_network(
-        cls, color: ColorContext, encoding: str, output_space: str, net: nn.Module
-    ) -> LinearGate:
-        """The gate of an image network: what it predicts, an image or a log gain."""
+    def for_spec(cls, color: ColorContext, spec: ModelSpec) -> LinearGate:
+        """The gate of a model: its input encoding, output space and what it predicts."""
         return cls.from_ocio(
-            color, encoding, output_space, log_gain=getattr(net, "predicts", "hdr") == "log_gain"
+            color,
+            spec.input_encoding,
+            spec.output_space or WORKING_SPACE,
+            log_gain=spec.predicts == "log_gain",
         )
 
     @classmethod

@@ -1,20 +1,19 @@
-"""Registering learned models without importing torch.
+"""Building learned models from their spec, without importing torch until then.
 
-Specs of the learned families are plain data. A family's package registers its spec with
-:func:`register_neural`; its ``arch`` module registers the architecture class with the
-:func:`network` decorator, and is imported (with torch) only when a model is built or
-trained, so listing models or rendering with an analytic operator stays light.
+A learned model's :class:`~hdr_plugin.models.engine.registry.ModelSpec` names its
+network (``architecture = "module:Class"``); :func:`architecture` imports that module only
+when a model is built or trained, so listing models or rendering with an analytic operator
+stays light. :func:`build_learned` is the registry factory of every image network.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ModelError
-from hdr_plugin.models.engine.registry import Model, ModelSpec, Parameter, register_model
+from hdr_plugin.models.engine.registry import Model, ModelSpec, Parameter, get_spec
 
 #: Knobs every learned model has (they configure the wrapper, not the network).
 NEURAL_PARAMETERS = (
@@ -53,86 +52,32 @@ NEURAL_PARAMETERS = (
 )
 _WRAPPER_OPTIONS = {p.name for p in NEURAL_PARAMETERS}
 
-#: model name -> the package whose ``arch`` module defines its architecture (``train`` its trainer).
-_PACKAGES: dict[str, str] = {}
-#: model name -> architecture class, filled by :func:`network` when an ``arch`` module loads.
-_ARCHITECTURES: dict[str, type] = {}
-#: Models whose network is run by ``TorchModel`` (tiled where needed, exportable), and the
-#: OCIO colourspace of each one's network output.
-_NETWORK_MODELS: dict[str, str] = {}
-
-T = TypeVar("T", bound=type)
-
-
-def network(*names: str) -> Callable[[T], T]:
-    """Class decorator: the architecture of the learned models ``names``."""
-
-    def decorator(cls: T) -> T:
-        for name in names:
-            _ARCHITECTURES[name] = cls
-        return cls
-
-    return decorator
-
-
-def register_package(name: str, package: str) -> None:
-    """Say where the ``arch`` (and ``train``) modules of learned model ``name`` live."""
-    _PACKAGES[name] = package
-
-
-def learned_models() -> list[str]:
-    """Names of everything with an architecture: learned models and the curve estimator."""
-    return list(_PACKAGES)
-
-
-def network_models() -> list[str]:
-    """Learned models run by ``TorchModel`` on whole frames (these export to TorchScript)."""
-    return list(_NETWORK_MODELS)
-
-
-def output_space(name: str) -> str:
-    """OCIO colourspace of the network output of learned model ``name``."""
-    return _NETWORK_MODELS[name]
-
-
-def package_of(name: str) -> str:
-    """The package of learned model ``name``.
-
-    Raises:
-        ModelError: ``name`` has no architecture; the message lists those that do.
-    """
-    try:
-        return _PACKAGES[name]
-    except KeyError:
-        known = ", ".join(_PACKAGES)
-        raise ModelError(f"{name!r} is not a learned model; learned models: {known}") from None
-
 
 def architecture(name: str) -> type:
-    """The architecture class of learned model ``name`` (imports its ``arch`` module)."""
-    module = f"{package_of(name)}.arch"
-    importlib.import_module(module)
-    if name not in _ARCHITECTURES:
-        raise ModelError(f"{module} defines no @network({name!r}) architecture")
-    return _ARCHITECTURES[name]
+    """The network class of learned model ``name`` (imports its module).
+
+    Raises:
+        ModelError: ``name`` has no architecture, or its spec names a missing class.
+    """
+    spec = get_spec(name)
+    if not spec.architecture:
+        raise ModelError(f"{name!r} is not a learned model")
+    module, _, cls = spec.architecture.partition(":")
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as exc:
+        raise ModelError(f"{name!r}: architecture {spec.architecture!r} not found: {exc}") from exc
 
 
-def register_neural(spec: ModelSpec, output_space: str, *, package: str) -> None:
-    """Register a learned model whose network (``package.arch``) runs through ``TorchModel``.
+def build_learned(spec: ModelSpec, color: ColorContext, **options: Any) -> Model:
+    """Registry factory of an image network: weights and card -> :class:`TorchModel`.
 
     Model options that are not wrapper options (e.g. ``mask_threshold``) are set as
-    attributes of the built network. The network's output is in ``output_space``.
+    attributes of the built network.
     """
-    register_package(spec.name, package)
-    _NETWORK_MODELS[spec.name] = output_space
+    from hdr_plugin.models.engine.torch_model import TorchModel, load_network
 
-    @register_model(spec)
-    def factory(color: ColorContext, **options: Any) -> Model:
-        from hdr_plugin.models.engine.torch_model import TorchModel, load_network
-
-        net, digest = load_network(spec, architecture(spec.name))
-        for name in [n for n in options if n not in _WRAPPER_OPTIONS]:
-            setattr(net, name, options.pop(name))
-        return TorchModel(
-            spec, color, net, weights_hash=digest, output_space=output_space, **options
-        )
+    net, digest = load_network(spec, architecture(spec.name))
+    for name in [n for n in options if n not in _WRAPPER_OPTIONS]:
+        setattr(net, name, options.pop(name))
+    return TorchModel(spec, color, net, weights_hash=digest, **options)

@@ -1,9 +1,17 @@
 """One registry for every reconstruction model, analytic or learned.
 
-A model registers a factory together with a frozen :class:`ModelSpec`::
+Every model, analytic or learned, is one frozen :class:`ModelSpec` record that the CLI,
+the panel, hosts, the render engine, export and training all read. An analytic model
+registers it with its factory::
 
     @register_model(ModelSpec(name="inverse-reinhard", family="analytic", ...))
-    def _make(color, **options): ...
+    def _make(spec, color, **options): ...
+
+a learned one with the engine's factory, which builds ``spec.architecture`` from its model
+card and weights (:func:`hdr_plugin.models.engine.networks.build_learned`)::
+
+    register_model(ModelSpec(name="unet-native", kind="neural", architecture=..., ...),
+                   build_learned)
 
 Third-party packages add models through the ``hdr_plugin.models`` entry-point group:
 each entry point names a module (or callable) that registers its models when loaded.
@@ -83,20 +91,34 @@ class Parameter:
         return result
 
 
+#: What a model is: a closed-form operator, an image network the render engine runs, or
+#: an estimator that other models rely on (``auto``'s camera curve; not listed for rendering).
+KINDS = ("analytic", "neural", "estimator")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """What the rest of the system needs to know about a model, without building it.
+    """Everything the rest of the system needs to know about a model, without building it.
 
     Args:
         name: registry name (``hdr-plugin render --model NAME``).
-        family: module family (``analytic``, ``unet``, ``hybrid``, ``singlehdr``, ...).
-        kind: ``"analytic"`` (closed-form operator) or ``"neural"``.
+        family: module family (``analytic``, ``unet``, ``hybrid``, ``singlehdr``, ...); a
+            learned family's trainer is ``hdr_plugin.train.<family>``.
+        kind: one of :data:`KINDS`.
         description: one line for ``hdr-plugin models`` and the panel.
         input_encoding: OCIO colourspace the model reads (display-encoded Rec.709).
         weights: weights file name for learned models, ``None`` for analytic ones.
-        tile_multiple: tiles and padding must be multiples of this (pixels).
-        receptive_field: context each output pixel depends on (pixels).
-        global_parts: whether part of the model needs the whole frame.
+        architecture: ``"module:Class"`` of a learned model's network, imported (with
+            torch) only when the model is built or trained.
+        output_space: OCIO colourspace of the network's output (scene- or display-linear).
+        gated: the engine blends the network's output over the exact linearisation of the
+            plate (:class:`~hdr_plugin.models.engine.gate.LinearGate`): only clipped
+            channels change, and only upwards.
+        predicts: ``"hdr"`` (an HDR image) or ``"log_gain"`` (a log gain over the
+            linearisation), for the gate.
+        whole_frame: the network runs on the whole frame (a proxy of it), never in tiles.
+        global_parts: part of the model needs statistics of the whole frame (held once
+            per shot by render loops).
         licence: licence of the method or its weights.
         paper: citation of the published work.
         parameters: model-specific knobs.
@@ -108,12 +130,23 @@ class ModelSpec:
     description: str
     input_encoding: str
     weights: str | None = None
-    tile_multiple: int = 1
-    receptive_field: int = 1
+    architecture: str | None = None
+    output_space: str | None = None
+    gated: bool = False
+    predicts: str = "hdr"
+    whole_frame: bool = False
     global_parts: bool = False
     licence: str = ""
     paper: str = ""
     parameters: tuple[Parameter, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ModelError(f"model {self.name!r}: kind {self.kind!r}; one of {KINDS}")
+        if self.predicts not in ("hdr", "log_gain"):
+            raise ModelError(f"model {self.name!r}: predicts {self.predicts!r}; hdr or log_gain")
+        if self.kind != "analytic" and not (self.architecture and self.weights):
+            raise ModelError(f"learned model {self.name!r} needs an architecture and weights")
 
     def resolve_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
         """Fill defaults and validate ``options`` against :attr:`parameters`.
@@ -155,8 +188,11 @@ _REGISTRY: dict[str, tuple[ModelSpec, Factory]] = {}
 _entry_points_loaded = False
 
 
-def register_model(spec: ModelSpec) -> Callable[[Factory], Factory]:
-    """Register ``factory(color: ColorContext, **options) -> Model`` under ``spec.name``.
+def register_model(spec: ModelSpec, factory: Factory | None = None) -> Any:
+    """Register ``factory(spec, color: ColorContext, **options) -> Model`` under ``spec.name``.
+
+    With ``factory`` given, registers it and returns it; without, returns a decorator
+    (for analytic factories defined under their spec).
 
     Raises:
         ModelError: the name is already registered.
@@ -168,7 +204,7 @@ def register_model(spec: ModelSpec) -> Callable[[Factory], Factory]:
         _REGISTRY[spec.name] = (spec, factory)
         return factory
 
-    return decorator
+    return decorator if factory is None else decorator(factory)
 
 
 def _load_entry_points() -> None:
@@ -185,10 +221,21 @@ def _load_entry_points() -> None:
             log.warning("model plug-in %s failed to load: %s", entry.value, exc)
 
 
-def list_models() -> list[ModelSpec]:
-    """Specs of every registered model, in registration order."""
+def list_models(*kinds: str) -> list[ModelSpec]:
+    """Specs of the registered models of ``kinds`` (default: those that render), in order."""
     _load_entry_points()
-    return [spec for spec, _ in _REGISTRY.values()]
+    kinds = kinds or ("analytic", "neural")
+    return [spec for spec, _ in _REGISTRY.values() if spec.kind in kinds]
+
+
+def learned_models() -> list[str]:
+    """Names of every model with an architecture (trainable): networks and estimators."""
+    return [spec.name for spec in list_models("neural", "estimator")]
+
+
+def network_models() -> list[str]:
+    """Learned models the render engine runs on frames (these export to TorchScript)."""
+    return [spec.name for spec in list_models("neural")]
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -201,7 +248,7 @@ def get_spec(name: str) -> ModelSpec:
     try:
         return _REGISTRY[name][0]
     except KeyError:
-        names = ", ".join(_REGISTRY)
+        names = ", ".join(spec.name for spec in list_models())
         raise ModelError(f"unknown model {name!r}; registered models: {names}") from None
 
 
@@ -209,4 +256,4 @@ def create_model(name: str, color: ColorContext, options: Mapping[str, Any] | No
     """Build model ``name`` with validated ``options`` for the given OCIO context."""
     spec = get_spec(name)
     resolved = spec.resolve_options(options)
-    return _REGISTRY[name][1](color, **resolved)
+    return _REGISTRY[name][1](spec, color, **resolved)

@@ -12,7 +12,6 @@ and a shot does not flicker with the tiling.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -124,20 +123,17 @@ def in_float32(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
 class HDRNetwork(nn.Module):
     """Base of every architecture: display-encoded (N, 3, H, W) in, HDR (N, 3, H, W) out.
 
+    What the engine does with the output (gate, log gain, whole frame) is the model's
+    :class:`~hdr_plugin.models.engine.registry.ModelSpec`; the network states only what
+    depends on its configuration.
+
     Attributes:
         tile_multiple: H and W (and tile origins) must be multiples of this.
         receptive_field: context each output pixel needs, in pixels.
-        gated: the wrapper blends the output over the exact linearisation of the input
-            (:class:`~hdr_plugin.models.engine.gate.LinearGate`): below the highlight mask
-            the model is the plain linearisation, inside it it can only add light.
-        predicts: ``"hdr"`` (the output is an HDR image, blended by the gate) or
-            ``"log_gain"`` (the output is a log gain over the linearisation).
     """
 
     tile_multiple = 1
     receptive_field = 1
-    gated = True
-    predicts = "hdr"
 
     def global_context(self, x: torch.Tensor) -> Any:
         """Whole-frame context (e.g. a CRF) from a downscaled full frame; ``None`` if none."""
@@ -172,7 +168,7 @@ def load_network(spec: ModelSpec, build: Callable[..., HDRNetwork]) -> tuple[HDR
         with torch.device("meta"):
             check_state_dict(build(**architecture), state, source=str(path))
         net = build(**architecture)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ModelError(
             f"{path}: model card architecture does not fit {spec.name}: {exc}"
         ) from exc
@@ -201,7 +197,6 @@ class TorchModel:
         color: OCIO context, to bring the network's output space to Rec.2020.
         net: the network, in eval mode.
         weights_hash: hash of the weights file, for provenance.
-        output_space: OCIO colourspace of the network output (scene-linear).
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         precision: ``auto``, ``float32`` or ``bfloat16`` (see :func:`inference_dtype`).
         tile: tile edge for large frames, pixels.
@@ -216,7 +211,6 @@ class TorchModel:
         net: HDRNetwork,
         *,
         weights_hash: str | None,
-        output_space: str = WORKING_SPACE,
         device: str = "auto",
         precision: str = "auto",
         tile: int = 512,
@@ -226,7 +220,7 @@ class TorchModel:
         self.spec = spec
         self.weights_hash = weights_hash
         self._color = color
-        self._output_space = output_space
+        self._output_space = spec.output_space or WORKING_SPACE
         self.device = select_device(None if device == "auto" else device)
         self.dtype = inference_dtype(self.device, precision)
         multiple = net.tile_multiple
@@ -235,17 +229,11 @@ class TorchModel:
         overlap = -(-(net.receptive_field + 2 * multiple) // multiple) * multiple
         self.tile = max(2 * overlap, tile // multiple * multiple)
         self.tile_budget = tile_budget or _auto_tile_budget(self.device)
-        if getattr(net, "whole_frame", False):
-            self.tile_budget = sys.maxsize
         self.global_size = global_size
         # Weights stay float32; autocast runs convolutions in bf16/fp16 and keeps
         # reductions (normalisation, softmax, the output head's decode) in float32.
         self.net = net.to(self.device).to(memory_format=torch.channels_last)
-        self.gate = (
-            LinearGate.for_network(color, spec.input_encoding, output_space, net).to(self.device)
-            if getattr(net, "gated", False)
-            else None
-        )
+        self.gate = LinearGate.for_spec(color, spec).to(self.device) if spec.gated else None
         self._held: tuple[Any, dict[FrameStatistic, Any]] | None = None
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # frames of a shot share one size
@@ -297,7 +285,7 @@ class TorchModel:
         return out if self.gate is None else self.gate(x, out)
 
     def _run_padded(self, padded: torch.Tensor) -> torch.Tensor:
-        whole = padded.shape[-1] * padded.shape[-2] <= self.tile_budget
+        whole = self.spec.whole_frame or padded.shape[-1] * padded.shape[-2] <= self.tile_budget
         if self._held is None:
             if whole:
                 return self.net(padded)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hdr_plugin.errors import ModelError
+from hdr_plugin.io import atomic_write
 
 if TYPE_CHECKING:
     import torch
@@ -65,7 +66,8 @@ def card_path(weights: str | os.PathLike[str]) -> Path:
 def write_card(weights: str | os.PathLike[str], card: Mapping[str, Any]) -> str:
     """Write ``card`` beside ``weights``, stamped with the weights' hash; returns the hash."""
     digest = file_hash(weights)
-    card_path(weights).write_text(json.dumps({**card, "weights_hash": digest}, indent=2) + "\n")
+    with atomic_write(card_path(weights)) as temporary:
+        temporary.write_text(json.dumps({**card, "weights_hash": digest}, indent=2) + "\n")
     return digest
 
 
@@ -78,11 +80,11 @@ def save_weights(module: nn.Module, path: str | os.PathLike[str], card: Mapping[
     from safetensors.torch import save_file
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         name: tensor.detach().cpu().contiguous() for name, tensor in module.state_dict().items()
     }
-    save_file(state, str(path))
+    with atomic_write(path) as temporary:
+        save_file(state, str(temporary))
     return write_card(path, card)
 
 

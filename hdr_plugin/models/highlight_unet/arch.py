@@ -21,7 +21,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.models.engine.gate import start_at_the_linearisation
-from hdr_plugin.models.engine.networks import network
 
 #: Display-linear value at which a channel counts as clipped: between the linear values of
 #: 8-bit codes 253 and 254 for sRGB, gamma 2.2 and BT.1886 plates.
@@ -41,7 +40,6 @@ def _block(cin: int, cout: int) -> nn.Sequential:
     )
 
 
-@network("highlight-unet")
 class HighlightUNet(nn.Module):
     """Display-linear Rec.709 (N, 3, H, W) in [0, 1] -> display-linear Rec.709 with highlights.
 
@@ -53,8 +51,6 @@ class HighlightUNet(nn.Module):
 
     tile_multiple = 1
     receptive_field = 1
-    #: Never tiled: the proxy is the whole frame, and it is small.
-    whole_frame = True
 
     def __init__(self, widths: tuple[int, ...] = (16, 32, 48, 64, 96), proxy_edge: int = 256):
         super().__init__()

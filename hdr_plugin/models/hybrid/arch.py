@@ -19,7 +19,6 @@ from torch import nn
 
 from hdr_plugin.inference import Tile
 from hdr_plugin.models.engine.gate import start_at_the_linearisation
-from hdr_plugin.models.engine.networks import network
 from hdr_plugin.models.engine.torch_model import (
     FrameStatistic,
     GlobalInstanceNorm2d,
@@ -168,7 +167,6 @@ class DecoderBlock(nn.Module):
         return F.relu(self.norm(self.fuse(x)))
 
 
-@network("hybrid-mnv3")
 class HybridMNV3(HDRNetwork):
     """MobileNetV3-Large encoder + PixelShuffle decoder predicting a log gain (Rec.2020).
 
@@ -186,7 +184,6 @@ class HybridMNV3(HDRNetwork):
 
     tile_multiple = 32
     receptive_field = 224
-    predicts = "log_gain"
 
     def __init__(
         self, *, width_mult: float = 1.0, decoder_width: int = 16, backbone: str | None = None

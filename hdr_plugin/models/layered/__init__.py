@@ -1,8 +1,8 @@
 """``layered``: WLS base/detail, partial-conv highlight inpainting, refinement (PQ)."""
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, WORKING_SPACE
-from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, register_neural
-from hdr_plugin.models.engine.registry import ModelSpec, Parameter
+from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, build_learned
+from hdr_plugin.models.engine.registry import ModelSpec, Parameter, register_model
 
 SPEC = ModelSpec(
     name="layered",
@@ -11,8 +11,9 @@ SPEC = ModelSpec(
     description="WLS base/detail, partial-conv highlight inpainting + attention, PQ-trained",
     input_encoding=DEFAULT_INPUT_SPACE,
     weights="layered.safetensors",
-    tile_multiple=8,
-    receptive_field=110,
+    architecture="hdr_plugin.models.layered.arch:Layered",
+    output_space=WORKING_SPACE,
+    gated=True,
     global_parts=True,
     licence="Apache-2.0 (weights trained by hdr_plugin)",
     paper="Farbman et al., WLS, SIGGRAPH 2008; Liu et al., Partial Convolutions, ECCV 2018; "
@@ -29,4 +30,4 @@ SPEC = ModelSpec(
         ),
     ),
 )
-register_neural(SPEC, WORKING_SPACE, package=__name__)
+register_model(SPEC, build_learned)

@@ -23,7 +23,6 @@ from torch import nn
 
 from hdr_plugin.inference import Tile
 from hdr_plugin.models.engine.encodings import pq_decode
-from hdr_plugin.models.engine.networks import network
 from hdr_plugin.models.engine.torch_model import HDRNetwork
 from hdr_plugin.models.unet.arch import UNet
 
@@ -196,7 +195,6 @@ class DetailNet(nn.Module):
         return self.head(x)
 
 
-@network("layered")
 class Layered(HDRNetwork):
     """Base/detail HDR reconstruction; output PQ-decoded, scene-linear Rec.2020.
 

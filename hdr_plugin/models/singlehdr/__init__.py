@@ -1,8 +1,8 @@
 """``singlehdr``: Liu et al. (CVPR 2020) camera-pipeline reversal."""
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, LINEAR_REC709
-from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, register_neural
-from hdr_plugin.models.engine.registry import ModelSpec, Parameter
+from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, build_learned
+from hdr_plugin.models.engine.registry import ModelSpec, Parameter, register_model
 
 SPEC = ModelSpec(
     name="singlehdr",
@@ -11,8 +11,9 @@ SPEC = ModelSpec(
     description="camera-pipeline reversal: dequantise, linearise (CRF), hallucinate, refine",
     input_encoding=DEFAULT_INPUT_SPACE,
     weights="singlehdr.safetensors",
-    tile_multiple=32,
-    receptive_field=470,
+    architecture="hdr_plugin.models.singlehdr.arch:SingleHDR",
+    output_space=LINEAR_REC709,
+    gated=True,
     global_parts=True,
     licence="Apache-2.0 (weights trained by hdr_plugin)",
     paper="Liu et al., Single-Image HDR Reconstruction by Learning to Reverse the Camera "
@@ -29,4 +30,4 @@ SPEC = ModelSpec(
         ),
     ),
 )
-register_neural(SPEC, LINEAR_REC709, package=__name__)
+register_model(SPEC, build_learned)

@@ -29,9 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdr_plugin.crf import COMPONENTS, SAMPLES, load_basis
 from hdr_plugin.inference import Tile
-from hdr_plugin.models.crf import COMPONENTS, SAMPLES, load_basis
-from hdr_plugin.models.engine.networks import network
 from hdr_plugin.models.engine.torch_model import HDRNetwork, in_float32
 from hdr_plugin.models.unet.arch import UNet
 
@@ -184,7 +183,6 @@ class HallucinationNet(nn.Module):
         return F.relu(self.unet(linear))
 
 
-@network("singlehdr")
 class SingleHDR(HDRNetwork):
     """Dequantisation -> linearisation -> hallucination -> optional refinement.
 

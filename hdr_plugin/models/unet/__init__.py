@@ -6,8 +6,8 @@ linearisation (OCIO's, with its 709 -> 2020 matrix).
 """
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, WORKING_SPACE
-from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, register_neural
-from hdr_plugin.models.engine.registry import ModelSpec
+from hdr_plugin.models.engine.networks import NEURAL_PARAMETERS, build_learned
+from hdr_plugin.models.engine.registry import ModelSpec, register_model
 
 SPEC = ModelSpec(
     name="unet-native",
@@ -16,10 +16,12 @@ SPEC = ModelSpec(
     description="U-Net residual over the linearisation inside highlights, SSIM-trained on PQ",
     input_encoding=DEFAULT_INPUT_SPACE,
     weights="unet-native.safetensors",
-    tile_multiple=16,
-    receptive_field=230,
+    architecture="hdr_plugin.models.unet.arch:UNetNative",
+    output_space=WORKING_SPACE,
+    gated=True,
+    predicts="log_gain",
     licence="Apache-2.0 (weights trained by hdr_plugin)",
     paper="Ronneberger et al., U-Net, MICCAI 2015; SSIM: Wang et al., IEEE TIP 2004",
     parameters=NEURAL_PARAMETERS,
 )
-register_neural(SPEC, WORKING_SPACE, package=__name__)
+register_model(SPEC, build_learned)

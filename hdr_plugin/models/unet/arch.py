@@ -16,7 +16,6 @@ from torch import nn
 
 from hdr_plugin.inference import Tile
 from hdr_plugin.models.engine.gate import start_at_the_linearisation
-from hdr_plugin.models.engine.networks import network
 from hdr_plugin.models.engine.torch_model import HDRNetwork
 
 
@@ -106,7 +105,6 @@ class UNet(nn.Module):
         return self.head(x)
 
 
-@network("unet-native")
 class UNetNative(HDRNetwork):
     """``unet-native``: U-Net predicting a log gain over the linearisation of the plate.
 
@@ -119,8 +117,6 @@ class UNetNative(HDRNetwork):
         width: channels at full resolution.
         levels: U-Net resolutions.
     """
-
-    predicts = "log_gain"
 
     def __init__(self, *, width: int = 16, levels: int = 5) -> None:
         super().__init__()

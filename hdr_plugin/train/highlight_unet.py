@@ -15,11 +15,11 @@ import numpy as np
 import torch
 
 from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE
-from hdr_plugin.models.crf import SAMPLES
+from hdr_plugin.crf import SAMPLES
 from hdr_plugin.models.highlight_unet.arch import CLIP_LINEAR
 from hdr_plugin.train.degrade import Pair
 from hdr_plugin.train.losses import log_clipped_pu21_error
-from hdr_plugin.train.trainer import Trainer, register_trainer, to_tensor
+from hdr_plugin.train.trainer import Trainer, to_tensor
 
 
 def decode(pair: Pair) -> np.ndarray:
@@ -28,7 +28,6 @@ def decode(pair: Pair) -> np.ndarray:
     return np.interp(pair.sdr, grid, pair.inverse_curve).astype(np.float32)
 
 
-@register_trainer("highlight-unet")
 class HighlightUNetTrainer(Trainer):
     """:class:`Trainer` whose batches are linearised views and their Rec.2020 targets."""
 
@@ -56,3 +55,7 @@ class HighlightUNetTrainer(Trainer):
         matrix = batch["to_rec2020"][None, :, :, None, None]
         prediction = (matrix * expanded[:, None]).sum(dim=2)
         return {"log_pu21_mse": log_clipped_pu21_error(prediction, batch["hdr"], batch["clipped"])}
+
+
+#: What :func:`~hdr_plugin.train.trainer.make_trainer` builds for this family.
+TRAINER = HighlightUNetTrainer

@@ -6,10 +6,9 @@ import torch
 
 from hdr_plugin.models.engine.encodings import log_encode
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import Trainer, build_network, register_trainer
+from hdr_plugin.train.trainer import Trainer, build_network
 
 
-@register_trainer("hybrid-mnv3")
 class HybridTrainer(Trainer):
     """Synthetic crops; the encoder loads (and freezes) ``backbone`` when one is given."""
 
@@ -26,3 +25,7 @@ class HybridTrainer(Trainer):
             "clipped_pu21": self.config.clipped_weight
             * losses.log_clipped_pu21_error(hdr, batch["hdr"], batch["clipped"]),
         }
+
+
+#: What :func:`~hdr_plugin.train.trainer.make_trainer` builds for this family.
+TRAINER = HybridTrainer

@@ -7,10 +7,9 @@ import torch.nn.functional as F
 
 from hdr_plugin.models.engine.encodings import pq_decode, pq_encode
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import PQ_FLOOR, Trainer, register_trainer
+from hdr_plugin.train.trainer import PQ_FLOOR, Trainer
 
 
-@register_trainer("layered")
 class LayeredTrainer(Trainer):
     """Synthetic crops; the partial-convolution loss weighs the masked highlights 6x.
 
@@ -30,3 +29,7 @@ class LayeredTrainer(Trainer):
             "clipped_pu21": self.config.clipped_weight
             * losses.log_clipped_pu21_error(hdr, batch["hdr"], batch["clipped"]),
         }
+
+
+#: What :func:`~hdr_plugin.train.trainer.make_trainer` builds for this family.
+TRAINER = LayeredTrainer

@@ -6,10 +6,9 @@ import torch
 
 from hdr_plugin.models.engine.encodings import pq_encode
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import PQ_FLOOR, Trainer, register_trainer
+from hdr_plugin.train.trainer import PQ_FLOOR, Trainer
 
 
-@register_trainer("unet-native")
 class UNetTrainer(Trainer):
     """Synthetic crops; the loss is on the PQ encoding of what the model renders.
 
@@ -21,3 +20,7 @@ class UNetTrainer(Trainer):
         pred = pq_encode(self.gated(batch["sdr"], self.net(batch["sdr"])).clamp(min=PQ_FLOOR))
         target = pq_encode(batch["hdr"])
         return {"ssim": losses.ssim_loss(pred, target), "l1": losses.l1(pred, target)}
+
+
+#: What :func:`~hdr_plugin.train.trainer.make_trainer` builds for this family.
+TRAINER = UNetTrainer

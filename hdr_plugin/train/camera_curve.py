@@ -27,19 +27,15 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from hdr_plugin.models.camera_curve import (
-    NAME,
-    WEIGHTS_FILE,
-    curve_names,
-    decide,
-    is_display_curve,
-)
+from hdr_plugin.crf import curve_names
+from hdr_plugin.io import atomic_write
+from hdr_plugin.models.camera_curve import NAME, SPEC, WEIGHTS_FILE, decide, is_display_curve
 from hdr_plugin.models.camera_curve.arch import CameraCurveEstimator, proxy
 from hdr_plugin.models.camera_curve.decision import tone_mapped_targets
 from hdr_plugin.models.engine.weights import save_weights
 from hdr_plugin.train.data import load_hdr, random_view
 from hdr_plugin.train.degrade import Pipeline, synthesize
-from hdr_plugin.train.trainer import Trainer, build_network, register_trainer
+from hdr_plugin.train.trainer import Trainer, build_network
 
 POOL_FILE = "plates.safetensors"
 
@@ -56,7 +52,6 @@ def draw_curve(rng: np.random.Generator) -> int:
     return int(rng.choice(display))
 
 
-@register_trainer(NAME)
 class CameraCurveTrainer(Trainer):
     """:class:`Trainer` for the :class:`~hdr_plugin.models.camera_curve.CurveNet`."""
 
@@ -112,13 +107,12 @@ class CameraCurveTrainer(Trainer):
         self._statistics = torch.cat(rows).float()
         self._labels = torch.tensor(labels, dtype=torch.long)
         self.output.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        save_file(
-            {"statistics": self._statistics, "labels": self._labels},
-            str(tmp),
-            metadata={"key": key},
-        )
-        tmp.replace(path)
+        with atomic_write(path) as temporary:
+            save_file(
+                {"statistics": self._statistics, "labels": self._labels},
+                str(temporary),
+                metadata={"key": key},
+            )
 
     def next_batch(self) -> dict[str, torch.Tensor]:
         if self._statistics is None:
@@ -128,13 +122,15 @@ class CameraCurveTrainer(Trainer):
         return {
             "statistics": self._statistics[index].to(self.device),
             "label": labels.to(self.device),
-            "tone_mapped": torch.from_numpy(tone_mapped_targets()).float()[labels].to(self.device),
+            "tone_mapped": torch.from_numpy(tone_mapped_targets(self.color))
+            .float()[labels]
+            .to(self.device),
         }
 
     def inference_model(self) -> CameraCurveEstimator:
         net = build_network(self.config)
         net.load_state_dict(self.net.state_dict())
-        return CameraCurveEstimator(net, weights_hash=None, device=self.device)
+        return CameraCurveEstimator(net, self.color, weights_hash=None, device=self.device)
 
     def validate(self, limit: int | None = None) -> dict[str, float]:
         """Decision rates on validation views (display plates kept on sRGB, tone-mapped off it).
@@ -144,7 +140,7 @@ class CameraCurveTrainer(Trainer):
         """
         estimator = self.inference_model()
         rng = np.random.default_rng(12345)
-        targets = tone_mapped_targets()
+        targets = tone_mapped_targets(self.color)
         kept, taken, correct, display_p, tone_p = [], [], [], [], []
         for path in self._validation_files[:limit]:
             image = load_hdr(path, self.color)
@@ -153,7 +149,7 @@ class CameraCurveTrainer(Trainer):
                 label = draw_curve(rng)
                 pair = synthesize(view, self.color, rng, self.pipeline_for(label))
                 probabilities, tone = estimator.probabilities(pair.sdr)
-                srgb = decide(probabilities, tone).inverse is None
+                srgb = decide(probabilities, tone, self.color).inverse is None
                 correct.append(float(np.argmax(probabilities) == label))
                 if targets[label] == 0.0:
                     kept.append(srgb)
@@ -181,7 +177,7 @@ class CameraCurveTrainer(Trainer):
             "model": NAME,
             "architecture": self.config.architecture,
             "input": "display-encoded plate, code values in [0, 1] (any curve of the family)",
-            "output": f"logits over {len(curve_names())} curves of hdr_plugin.models.crf, "
+            "output": f"logits over {len(curve_names())} curves of hdr_plugin.crf, "
             "and one that the curve is tone-mapped",
             "classes": list(curve_names()),
             "training": {
@@ -197,10 +193,8 @@ class CameraCurveTrainer(Trainer):
                 "log": self.write_log(f"{NAME}.log").name,
             },
             "validation_during_training": validation[-1] if validation else {},
-            "licence": "Apache-2.0 (weights trained by hdr_plugin)",
-            "paper": "Liu et al., Single-image HDR reconstruction by learning to reverse the "
-            "camera pipeline, CVPR 2020 (linearisation from image, edges and histogram); "
-            "Lin et al., Radiometric calibration from a single image, CVPR 2004 (edges)",
+            "licence": SPEC.licence,
+            "paper": SPEC.paper,
         }
         path = self.output / WEIGHTS_FILE
         save_weights(net.to(getattr(torch, self.config.weights_dtype)), path, card)
@@ -217,3 +211,7 @@ class CameraCurveTrainer(Trainer):
             if known.any()
             else tone.sum() * 0.0,
         }
+
+
+#: What :func:`~hdr_plugin.train.trainer.make_trainer` builds for this family.
+TRAINER = CameraCurveTrainer

@@ -5,10 +5,9 @@ from __future__ import annotations
 import torch
 
 from hdr_plugin.train import losses
-from hdr_plugin.train.trainer import Trainer, register_trainer
+from hdr_plugin.train.trainer import Trainer
 
 
-@register_trainer("singlehdr")
 class SingleHDRTrainer(Trainer):
     """A loss per stage, and the clipped-region PU21 error of what the model renders.
 
@@ -31,3 +30,7 @@ class SingleHDRTrainer(Trainer):
             "clipped_pu21": self.config.clipped_weight
             * losses.log_clipped_pu21_error(hdr, batch["hdr709"], batch["clipped"]),
         }
+
+
+#: What :func:`~hdr_plugin.train.trainer.make_trainer` builds for this family.
+TRAINER = SingleHDRTrainer

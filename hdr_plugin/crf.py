@@ -11,8 +11,10 @@ sampled at 1024 points and normalised so that f(0) = 0 and f(1) = 1:
 * log curves log(1 + a x) / log(1 + a), a in [2, 2000];
 * S-curves: a logistic contrast curve applied after a gamma 2.2 encoding.
 
-``python -m hdr_plugin.models.crf`` regenerates ``crf_basis.safetensors``; training uses
-:func:`camera_curves` to draw random camera curves for synthetic pairs.
+``python -m hdr_plugin.crf`` regenerates ``crf_basis.safetensors``; training uses
+:func:`camera_curves` to draw random camera curves for synthetic pairs, and the ``auto``
+estimator classifies a plate over the same family. The display encodings are sampled
+through the OCIO config the caller passes, never one found in the environment.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
+
+from hdr_plugin.color import LINEAR_REC709, ColorContext
+from hdr_plugin.tone_curves import tonemap_Hable, tonemap_Reinhard
 
 SAMPLES = 1024
 COMPONENTS = 11
@@ -33,19 +38,18 @@ def _normalise(curve: np.ndarray) -> np.ndarray:
     return curve / curve[-1]
 
 
-def camera_curves() -> dict[str, np.ndarray]:
-    """The family of forward camera curves f: linear [0, 1] -> code [0, 1], 1024 samples each."""
-    from hdr_plugin.color import LINEAR_REC709, ColorContext
-    from hdr_plugin.models.analytic import tonemap_Hable, tonemap_Reinhard
+#: Display encodings of the family, sampled through OCIO by their config aliases.
+DISPLAY_ENCODINGS = ("srgb", "gamma22", "bt1886")
 
+
+def _family() -> dict[str, np.ndarray | str]:
+    """Every curve in class order: samples, or the OCIO name of a display encoding."""
     x = np.linspace(0.0, 1.0, SAMPLES)
-    curves: dict[str, np.ndarray] = {}
+    curves: dict[str, np.ndarray | str] = {}
     for gamma in np.linspace(1.0, 3.0, 21):
         curves[f"gamma {gamma:.1f}"] = x ** (1.0 / gamma)
-    color = ColorContext.resolve()
-    ramp = np.repeat(x[:, None], 3, axis=1).astype(np.float32)
-    for name in ("srgb", "gamma22", "bt1886"):
-        curves[name] = color.convert(ramp, LINEAR_REC709, name)[:, 0].astype(np.float64)
+    for name in DISPLAY_ENCODINGS:
+        curves[name] = name
     for white in (2.0, 4.0, 8.0, 16.0, 32.0):
         curves[f"hable W={white:g}"] = tonemap_Hable(x * white, white=white)
         curves[f"reinhard W={white:g}"] = tonemap_Reinhard(x * white, white)
@@ -55,7 +59,37 @@ def camera_curves() -> dict[str, np.ndarray]:
         for gamma in (1.8, 2.2, 2.6):
             s = 1.0 / (1.0 + np.exp(-k * (x ** (1.0 / gamma) - 0.5)))
             curves[f"s-curve k={k:g} gamma={gamma:g}"] = s
-    return {name: _normalise(np.asarray(curve, dtype=np.float64)) for name, curve in curves.items()}
+    return curves
+
+
+@lru_cache(maxsize=1)
+def curve_names() -> tuple[str, ...]:
+    """Names of the family's curves, in class order (no OCIO needed)."""
+    return tuple(_family())
+
+
+def camera_curves(color: ColorContext) -> dict[str, np.ndarray]:
+    """The family of forward camera curves f: linear [0, 1] -> code [0, 1], 1024 samples each.
+
+    Args:
+        color: the OCIO config whose ``srgb``, ``gamma22`` and ``bt1886`` encodings are
+            sampled (the caller's, so that ``--ocio`` is honoured; cached per config).
+    """
+    return dict(_camera_curves(color.config_path))
+
+
+@lru_cache(maxsize=4)
+def _camera_curves(config_path: str) -> tuple[tuple[str, np.ndarray], ...]:
+    color = ColorContext(config_path)
+    ramp = np.repeat(np.linspace(0.0, 1.0, SAMPLES)[:, None], 3, axis=1).astype(np.float32)
+    curves = []
+    for name, curve in _family().items():
+        if isinstance(curve, str):
+            curve = color.convert(ramp, LINEAR_REC709, curve)[:, 0].astype(np.float64)
+        curve = _normalise(np.asarray(curve, dtype=np.float64))
+        curve.flags.writeable = False
+        curves.append((name, curve))
+    return tuple(curves)
 
 
 def invert_curve(curve: np.ndarray) -> np.ndarray:
@@ -65,9 +99,9 @@ def invert_curve(curve: np.ndarray) -> np.ndarray:
     return np.interp(x, increasing, x)
 
 
-def build_basis(components: int = COMPONENTS) -> dict[str, np.ndarray]:
+def build_basis(color: ColorContext, components: int = COMPONENTS) -> dict[str, np.ndarray]:
     """PCA of the inverse curves: ``mean`` (1024,), ``basis`` (components, 1024)."""
-    inverses = np.stack([invert_curve(c) for c in camera_curves().values()])
+    inverses = np.stack([invert_curve(c) for c in camera_curves(color).values()])
     mean = inverses.mean(axis=0)
     _, singular, vt = np.linalg.svd(inverses - mean, full_matrices=False)
     explained = (singular**2)[:components].sum() / (singular**2).sum()
@@ -87,11 +121,13 @@ def load_basis() -> tuple[np.ndarray, np.ndarray]:
 
 def main() -> int:
     """Regenerate the committed basis file."""
-    basis = build_basis()
+    color = ColorContext.resolve()
+    basis = build_basis(color)
     save_file(basis, str(BASIS_FILE))
+    explained = basis["explained_variance"][0]
     print(
-        f"wrote {BASIS_FILE}: {COMPONENTS} components explain "
-        f"{basis['explained_variance'][0]:.4%} of the variance of {len(camera_curves())} curves"
+        f"wrote {BASIS_FILE}: {COMPONENTS} components explain {explained:.4%} of the variance "
+        f"of {len(curve_names())} curves"
     )
     return 0
 
