@@ -185,7 +185,18 @@ def train_command(
     help="Comma-separated models; NAME@auto estimates the plate's camera curve.",
 )
 @click.option("--data", help="Folder of HDR images (default: $HDR_PLUGIN_DATA).")
-@click.option("--pipelines", default="srgb-2,srgb-8,gamma24,filmic", show_default=True)
+@click.option(
+    "--pipelines",
+    default="srgb-2,srgb-8,gamma24,filmic,mobius,aces-view",
+    show_default=True,
+    help="Cameras: display (srgb-2, srgb-8, gamma24) and tone-mapped curve families the "
+    "curve estimator never trained on (filmic, mobius, aces-view).",
+)
+@click.option(
+    "--no-peers",
+    is_flag=True,
+    help="Do not add libplacebo's inverse tone mapping (added when ffmpeg has it).",
+)
 @click.option(
     "--split",
     type=click.Choice(["test", "validation"]),
@@ -204,10 +215,12 @@ def evaluate_command(
     split: str,
     limit: int | None,
     json_path: str | None,
+    no_peers: bool,
 ) -> None:
     """Score models on the test split: PU21-PSNR (whole, clipped), log-PSNR, PU21-SSIM."""
     import json
 
+    from hdr_plugin.io import atomic_write
     from hdr_plugin.train.evaluate import evaluate, format_table
     from hdr_plugin.train.trainer import data_folder
 
@@ -218,11 +231,12 @@ def evaluate_command(
         pipelines=[p.strip() for p in pipelines.split(",")],
         split=split,
         limit=limit,
+        peers=not no_peers,
     )
     click.echo(format_table(results))
     if json_path:
-        with open(json_path, "w") as handle:
-            json.dump(results, handle, indent=2)
+        with atomic_write(json_path) as temporary:
+            temporary.write_text(json.dumps(results, indent=2) + "\n")
 
 
 @cli.command("batch")

@@ -71,6 +71,24 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hdr-ocio")
 
 
+def _apply(cpu: ocio.CPUProcessor, rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` (..., 3) through ``cpu``: a new float32 array, or ``rgb`` for a no-op."""
+    if rgb.shape[-1] != 3:
+        raise ColorError(f"expected RGB values (..., 3), got shape {rgb.shape}")
+    if cpu.isNoOp():
+        return np.ascontiguousarray(rgb, dtype=np.float32)
+    out = np.array(rgb, dtype=np.float32, order="C", copy=True)
+    pixels = out.reshape(-1, 3)
+    threads = _threads()
+    if len(pixels) >= PARALLEL_PIXELS and threads > 1:
+        # A CPU processor is immutable once built, so threads may share it; each band is a
+        # contiguous view that OCIO converts in place.
+        list(_pool(threads).map(cpu.applyRGB, np.array_split(pixels, threads)))
+    elif pixels.size:
+        cpu.applyRGB(pixels)
+    return out
+
+
 def resolve_config_path(explicit: str | os.PathLike[str] | None = None) -> str:
     """Return the OCIO config to use: ``explicit`` > ``$OCIO`` > the bundled config."""
     if explicit:
@@ -103,7 +121,7 @@ class ColorContext:
 
     config_path: str
     config: ocio.Config = field(init=False, repr=False)
-    _processors: dict[tuple[str, str], ocio.CPUProcessor] = field(
+    _processors: dict[tuple, ocio.CPUProcessor] = field(
         init=False, repr=False, default_factory=dict
     )
 
@@ -171,21 +189,59 @@ class ColorContext:
             when the conversion is an identity and ``rgb`` is already float32 and
             C-contiguous (callers must not modify the result in place).
         """
-        if rgb.shape[-1] != 3:
-            raise ColorError(f"expected RGB values (..., 3), got shape {rgb.shape}")
-        cpu = self.processor(src, dst)
-        if cpu.isNoOp():
-            return np.ascontiguousarray(rgb, dtype=np.float32)
-        out = np.array(rgb, dtype=np.float32, order="C", copy=True)
-        pixels = out.reshape(-1, 3)
-        threads = _threads()
-        if len(pixels) >= PARALLEL_PIXELS and threads > 1:
-            # A CPU processor is immutable once built, so threads may share it; each
-            # band is a contiguous view that OCIO converts in place.
-            list(_pool(threads).map(cpu.applyRGB, np.array_split(pixels, threads)))
-        elif pixels.size:
-            cpu.applyRGB(pixels)
-        return out
+        return _apply(self.processor(src, dst), rgb)
+
+    def views(self) -> tuple[str, ...]:
+        """Every ``"DISPLAY/VIEW"`` pair of the config, displays in config order."""
+        return tuple(
+            f"{display}/{view}"
+            for display in self.config.getDisplays()
+            for view in self.config.getViews(display)
+        )
+
+    def display_view(self, text: str) -> tuple[str, str]:
+        """Split and check ``"DISPLAY/VIEW"`` (a display and one of its views in the config).
+
+        Raises:
+            ColorError: no such display, or no such view on it; the message lists them.
+        """
+        display, sep, view = text.partition("/")
+        displays = list(self.config.getDisplays())
+        if not sep or display not in displays:
+            raise ColorError(
+                f"input view {text!r}: give DISPLAY/VIEW with a display of OCIO config "
+                f"{self.config_path!r}: {', '.join(displays)}"
+            )
+        views = list(self.config.getViews(display))
+        if view not in views:
+            raise ColorError(
+                f"input view {text!r}: display {display!r} has views {', '.join(views)}"
+            )
+        return display, view
+
+    def convert_view(
+        self, rgb: np.ndarray, src: str, view: str, *, inverse: bool = False
+    ) -> np.ndarray:
+        """Render ``rgb`` (in colourspace ``src``) through display/view ``view``, or undo it.
+
+        Args:
+            rgb: (..., 3) values: in ``src`` (forward), or display code values (inverse).
+            src: the scene colourspace on the other side of the view.
+            view: ``"DISPLAY/VIEW"`` of the config.
+            inverse: from display code values back to ``src`` (OCIO's inverse direction).
+        """
+        key = (self.canonical(src), *self.display_view(view), inverse)
+        cpu = self._processors.get(key)
+        if cpu is None:
+            transform = ocio.DisplayViewTransform(src=key[0], display=key[1], view=key[2])
+            if inverse:
+                transform.setDirection(ocio.TRANSFORM_DIR_INVERSE)
+            try:
+                cpu = self.config.getProcessor(transform).getDefaultCPUProcessor()
+            except ocio.Exception as exc:
+                raise ColorError(f"OCIO cannot apply view {view!r}: {exc}") from exc
+            self._processors[key] = cpu
+        return _apply(cpu, rgb)
 
     def chromaticities(self, name: str) -> tuple[float, ...] | None:
         """OpenEXR ``chromaticities`` (Rx Ry Gx Gy Bx By Wx Wy) of a colourspace.

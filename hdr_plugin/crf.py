@@ -26,7 +26,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from hdr_plugin.color import LINEAR_REC709, ColorContext
-from hdr_plugin.tone_curves import tonemap_Hable, tonemap_Reinhard
+from hdr_plugin.tone_curves import tonemap_Hable, tonemap_Mobius, tonemap_Reinhard
 
 SAMPLES = 1024
 COMPONENTS = 11
@@ -90,6 +90,114 @@ def _camera_curves(config_path: str) -> tuple[tuple[str, np.ndarray], ...]:
         curve.flags.writeable = False
         curves.append((name, curve))
     return tuple(curves)
+
+
+# --- Random curves by family (the ``auto`` estimator's training and test cameras) ---------
+
+#: Families the test split holds out: the curve estimator never trains or calibrates on
+#: them, so the test measures curves it never saw (as the split holds out scenes).
+TEST_FAMILIES = ("hable", "mobius", "aces-view")
+#: Display encodings: the decision ``auto`` must get right (OCIO decodes them exactly).
+DISPLAY_FAMILY = "display"
+
+
+def _encode_srgb(color: ColorContext, display_linear: np.ndarray) -> np.ndarray:
+    """Display-linear [0, 1] samples -> sRGB code values, through OCIO."""
+    ramp = np.repeat(np.clip(display_linear, 0.0, 1.0)[:, None], 3, axis=1).astype(np.float32)
+    return color.convert(ramp, LINEAR_REC709, "srgb")[:, 0].astype(np.float64)
+
+
+def _uchimura(x: np.ndarray, a: float, m: float, length: float, c: float) -> np.ndarray:
+    """Uchimura's Gran Turismo curve (CEDEC 2017) with peak 1: toe, linear section, shoulder."""
+    l0 = (1.0 - m) * length / a
+    s0, s1 = m + l0, m + a * l0
+    c2 = a / (1.0 - s1)
+    w0 = 1.0 - np.clip(x / m, 0.0, 1.0) ** 2 * (3.0 - 2.0 * np.clip(x / m, 0.0, 1.0))
+    w2 = (x >= s0).astype(np.float64)
+    w1 = 1.0 - w0 - w2
+    toe = m * np.power(np.maximum(x, 0.0) / m, c)
+    linear = m + a * (x - m)
+    shoulder = 1.0 - (1.0 - s1) * np.exp(-c2 * (x - s0))
+    return toe * w0 + linear * w1 + shoulder * w2
+
+
+def _lottes(x: np.ndarray, contrast: float, shoulder: float, peak: float) -> np.ndarray:
+    """Lottes' curve (GDC 2016): x^a / ((x^a)^d b + c), mid-grey 0.18 kept, ``peak`` -> 1."""
+    a, d, mid = contrast, shoulder, 0.18
+    b = (-(mid**a) + peak**a * mid) / ((peak ** (a * d) - mid ** (a * d)) * mid)
+    c = (peak ** (a * d) * mid**a - peak**a * mid ** (a * d) * mid) / (
+        (peak ** (a * d) - mid ** (a * d)) * mid
+    )
+    xa = np.power(np.maximum(x, 0.0), a)
+    return xa / (np.power(xa, d) * b + c)
+
+
+def random_curve(family: str, rng: np.random.Generator, color: ColorContext) -> np.ndarray:
+    """A random forward curve (linear [0, 1] -> code [0, 1], 1024 samples) of ``family``.
+
+    Tone curves see the exposed scene times a white point W (so linear 1.0, the camera's
+    clip, maps to code 1.0); most are then display-encoded by sRGB, as a render to an sRGB
+    display is. The families are listed by :func:`curve_families`; view transforms
+    (``aces-view``) are not 1D curves and are rendered by the camera pipeline itself.
+
+    Raises:
+        ValueError: an unknown family, or ``aces-view``.
+    """
+    x = np.linspace(0.0, 1.0, SAMPLES)
+    white = float(np.exp(rng.uniform(np.log(2.0), np.log(32.0))))
+    then_srgb = rng.random() < 0.7
+    if family == DISPLAY_FAMILY:
+        choice = int(rng.integers(4))
+        if choice == 3:
+            curve = x ** (1.0 / rng.uniform(1.6, 2.8))
+        else:
+            curve = (
+                _encode_srgb(color, x)
+                if choice == 0
+                else dict(camera_curves(color))[DISPLAY_ENCODINGS[choice]]
+            )
+        return _normalise(np.asarray(curve, dtype=np.float64))
+    if family == "reinhard":
+        curve = tonemap_Reinhard(x * white, white)
+    elif family == "log":
+        a = float(np.exp(rng.uniform(np.log(2.0), np.log(2000.0))))
+        curve = np.log1p(a * x) / np.log1p(a)
+        then_srgb = then_srgb and a < 50.0
+    elif family == "s-curve":
+        k, gamma = rng.uniform(3.0, 10.0), rng.uniform(1.8, 2.6)
+        curve = 1.0 / (1.0 + np.exp(-k * (x ** (1.0 / gamma) - 0.5)))
+        then_srgb = False
+    elif family == "exp-shoulder":
+        k = rng.uniform(1.0, 8.0)
+        curve = -np.expm1(-k * x)
+    elif family == "uchimura":
+        curve = _uchimura(
+            x * white / 4.0,
+            a=rng.uniform(0.6, 1.4),
+            m=rng.uniform(0.1, 0.4),
+            length=rng.uniform(0.2, 0.6),
+            c=rng.uniform(1.0, 1.6),
+        )
+    elif family == "lottes":
+        curve = _lottes(x * white, rng.uniform(1.1, 1.6), rng.uniform(0.9, 1.0), white)
+    elif family == "hable":
+        curve = tonemap_Hable(x * white, white=white)
+        then_srgb = False
+    elif family == "mobius":
+        curve = tonemap_Mobius(x * white, white, knee=rng.uniform(0.2, 0.5))
+    else:
+        raise ValueError(f"no 1D curves in family {family!r}; families: {curve_families()}")
+    curve = _normalise(np.maximum.accumulate(np.asarray(curve, dtype=np.float64)))
+    if then_srgb:
+        curve = _normalise(np.maximum.accumulate(_encode_srgb(color, curve)))
+    return curve
+
+
+def curve_families(split: str = "train") -> tuple[str, ...]:
+    """The families the estimator trains on (``train``) or the test holds out (``test``)."""
+    if split == "test":
+        return TEST_FAMILIES
+    return (DISPLAY_FAMILY, "reinhard", "log", "s-curve", "exp-shoulder", "uchimura", "lottes")
 
 
 def invert_curve(curve: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ can build its own widgets.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 import typing
@@ -61,7 +62,8 @@ def knob(
     """A settings field that is also a knob: its one declaration (see :func:`node_parameters`).
 
     ``choices`` is a tuple, or where the choices come from: ``"models"`` (the registry),
-    ``"colorspaces"`` (the OCIO config), ``"input colorspaces"`` (the config and :data:`AUTO`).
+    ``"colorspaces"`` (the OCIO config), ``"input colorspaces"`` (the config and :data:`AUTO`),
+    ``"views"`` (the config's ``DISPLAY/VIEW`` pairs).
     """
     limits = {"description": description, "minimum": minimum, "maximum": maximum}
     return field(default=default, metadata={"knob": {**limits, "choices": choices}})
@@ -76,6 +78,10 @@ class ReconstructSettings:
         input_colorspace: OCIO colourspace of the plate; ``None`` means the file's
             ``oiio:ColorSpace`` tag, else sRGB-encoded Rec.709; :data:`AUTO` estimates
             the plate's camera curve (:mod:`hdr_plugin.models.camera_curve`).
+        input_view: ``"DISPLAY/VIEW"`` of the OCIO config the plate was rendered through;
+            set, the plate is decoded by OCIO's inverse of that view to scene-linear, and
+            the model's gain over the plain linearisation lifts the channels at the
+            view's white.
         output_colorspace: OCIO colourspace written (default Linear Rec.2020).
         white_level: scene-linear value of SDR reference white in the output (1.0 <->
             203 cd/m² per ITU-R BT.2408).
@@ -95,6 +101,12 @@ class ReconstructSettings:
         "OCIO colourspace of the plate (default: the file's tag, else sRGB); "
         f"{AUTO} estimates the camera curve of a plate whose curve has no name",
         choices="input colorspaces",
+    )
+    input_view: str | None = knob(
+        None,
+        "OCIO DISPLAY/VIEW the plate was rendered through (a show's view transform): "
+        "decoded by the inverse view, reconstructed above the view's white",
+        choices="views",
     )
     output_colorspace: str = knob(
         DEFAULT_OUTPUT_SPACE, "OCIO colourspace written", choices="colorspaces"
@@ -141,8 +153,16 @@ class ReconstructSettings:
             if param.name.endswith("colorspace"):
                 if value is not None and not (param.name == "input_colorspace" and value == AUTO):
                     color.canonical(value, knob=param.name.replace("_", " "))
+            elif param.name == "input_view":
+                if value is not None:
+                    color.display_view(value)
             elif param.name != "model" and value is not None:
                 param.coerce(value)
+        if self.input_view is not None and self.input_colorspace is not None:
+            raise ConfigError(
+                f"input view {self.input_view!r} and input colorspace "
+                f"{self.input_colorspace!r}: the view says how the plate is encoded; give one"
+            )
         resolved = spec.resolve_options(options)
         if not has_weights(spec):
             raise ModelError(
@@ -175,6 +195,7 @@ def node_parameters(color: ColorContext | None = None) -> tuple[Parameter, ...]:
         "models": tuple(spec.name for spec in list_models()),
         "colorspaces": spaces,
         "input colorspaces": (*spaces, AUTO) if spaces else None,
+        "views": color.views() if color is not None else None,
     }
     types = typing.get_type_hints(ReconstructSettings)
     parameters = []
@@ -224,17 +245,22 @@ class NodeOutput:
 
     Attributes:
         rgb: (H, W, 3) float32 in the output colourspace.
-        highlight_mask: (H, W) float32 soft highlight mask of the plate.
+        highlight_mask: (H, W) float32 soft highlight mask of the plate (computed when
+            first read: a render that writes no masks never pays for it).
         input_colorspace: colourspace the plate was decoded from (for ``auto``, the one
             it is displayed in).
-        input_curve: for ``auto``, the estimated camera curve (``srgb`` when OCIO's sRGB
-            decoding was kept); else ``None``.
+        input_curve: for ``auto``, what the estimate decided (the display encoding OCIO
+            decoded, or the estimated inverse curve, with its confidence); else ``None``.
     """
 
     rgb: np.ndarray
-    highlight_mask: np.ndarray
+    mask_of: Callable[[], np.ndarray] = field(repr=False)
     input_colorspace: str
-    input_curve: str | None = None
+    input_curve: CurveEstimate | None = None
+
+    @functools.cached_property
+    def highlight_mask(self) -> np.ndarray:
+        return self.mask_of()
 
 
 class ReconstructNode:
@@ -272,10 +298,13 @@ class ReconstructNode:
     def resolve_input_colorspace(self, tag: str | None = None, *, source: str = "") -> str:
         """The plate's colourspace: the knob, else the file's tag, else sRGB Rec.709.
 
-        Under ``auto`` this is the colourspace the plate is shown in (sRGB).
+        Under ``auto`` this is the colourspace the plate is shown in (sRGB); under an input
+        view, the display's encoding (what the models see; the inverse view decodes).
         """
         if self.settings.input_colorspace == AUTO:
             return self.color.canonical(DEFAULT_INPUT_SPACE)
+        if self.settings.input_view is not None:
+            return self.color.canonical(_display_encoding(self.settings.input_view))
         if self.settings.input_colorspace:
             return self.color.canonical(self.settings.input_colorspace, knob="input colorspace")
         if tag:
@@ -312,7 +341,8 @@ class ReconstructNode:
         estimate = None if self._curves is None else self._curve_of(rgb)
         decode = self._decoder(rgb, source_space, estimate)
         encoded = decode(self.spec.input_encoding)
-        mask = highlight_mask(decode(DEFAULT_INPUT_SPACE), s.mask_threshold)
+        threshold = s.mask_threshold
+        mask_of = lambda: highlight_mask(decode(DEFAULT_INPUT_SPACE), threshold)  # noqa: E731
         colour_time = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -320,17 +350,30 @@ class ReconstructNode:
         self.timings["model"] += time.perf_counter() - start
 
         start = time.perf_counter()
+        plain = None
+        if s.input_view is not None:
+            # Below the view's white the inverse view is exact; above it, the channels get
+            # the model's gain over the plain decode of the same code values.
+            plain = self.color.convert_view(
+                _code_values(rgb), WORKING_SPACE, s.input_view, inverse=True
+            )
+            if self.model is not self._linear:
+                linear = self._linear(decode(self._linear.spec.input_encoding))
+                gain = np.divide(result, linear, out=np.ones_like(result), where=linear > 1e-6)
+                result = plain * gain
+            else:
+                result = plain
         if matte is not None and s.matte_invert:
             matte = 1.0 - matte
         if self.model is not self._linear and (s.mix < 1.0 or matte is not None):
-            result = mix(
-                self._linear(decode(self._linear.spec.input_encoding)), result, s.mix, matte
-            )
+            if plain is None:
+                plain = self._linear(decode(self._linear.spec.input_encoding))
+            result = mix(plain, result, s.mix, matte)
         if s.white_level != 1.0:
             result = result * np.float32(s.white_level)
         out = self.color.convert(result, WORKING_SPACE, self.output_colorspace)
         self.timings["colour"] += colour_time + time.perf_counter() - start
-        return NodeOutput(out, mask, source_space, estimate.name if estimate else None)
+        return NodeOutput(out, mask_of, source_space, estimate)
 
     def _curve_of(self, rgb: np.ndarray) -> CurveEstimate:
         """The ``auto`` estimate for a frame: the shot's held one, else the frame's own."""
@@ -342,16 +385,20 @@ class ReconstructNode:
         """``decode(encoding)``: the plate in a model's input encoding, clipped to [0, 1].
 
         NaN pixels become black, +Inf peak. A tone-mapped ``auto`` estimate decodes the
-        code values to display-linear Rec.709 first; everything else is OCIO.
+        code values to display-linear Rec.709 first; a display one names the OCIO
+        colourspace; everything else is OCIO from ``source_space``.
         """
         if estimate is not None and estimate.inverse is not None:
             rgb, source_space = estimate.linearise(_code_values(rgb)), LINEAR_REC709
+        elif estimate is not None:  # a display encoding: OCIO decodes it exactly
+            source_space = self.color.canonical(estimate.name)
         cache: dict[str, np.ndarray] = {}
 
         def decode(encoding: str) -> np.ndarray:
             if encoding not in cache:
-                encoded = np.clip(self.color.convert(rgb, source_space, encoding), 0.0, 1.0)
-                cache[encoding] = np.nan_to_num(encoded, copy=False, nan=0.0)
+                # fmax/fmin clamp and turn NaN into 0 in two passes (clip keeps NaN).
+                encoded = np.fmax(self.color.convert(rgb, source_space, encoding), 0.0)
+                cache[encoding] = np.fmin(encoded, 1.0, out=encoded)
             return cache[encoding]
 
         return decode
@@ -409,6 +456,14 @@ class ReconstructNode:
         if chromaticities is not None:
             attributes["chromaticities"] = chromaticities
         return attributes
+
+
+def _display_encoding(view: str) -> str:
+    """The plate encoding of a display (its transfer function), for the models' input."""
+    display = view.partition("/")[0].lower()
+    if "1886" in display:
+        return "bt1886"
+    return "gamma22" if "gamma 2.2" in display else "srgb"
 
 
 def _code_values(rgb: np.ndarray) -> np.ndarray:

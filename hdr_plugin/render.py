@@ -265,8 +265,11 @@ def _write_frame(
         **frame_attributes(node, item.plate, item.frame, item.matte_path),
         "hdr_plugin:inputColorspace": result.input_colorspace,
     }
-    if result.input_curve is not None:  # --input-colorspace auto: what it decided
-        attributes["hdr_plugin:inputCurve"] = result.input_curve
+    estimate = result.input_curve
+    if estimate is not None:  # --input-colorspace auto: what it decided, and how sure
+        attributes["hdr_plugin:inputCurve"] = estimate.name
+        attributes["hdr_plugin:inputCurveToneMapped"] = round(estimate.tone_mapped, 4)
+        attributes["hdr_plugin:inputCurveDistance"] = round(estimate.distance, 4)
     path = write_exr(
         item.target,
         np.concatenate(layers, axis=-1),

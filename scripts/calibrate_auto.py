@@ -1,16 +1,17 @@
-"""Calibrate ``auto``'s decision threshold on the validation split (never the test split).
+"""Calibrate ``auto``'s decision distance on the validation split (never the test split).
 
     python scripts/calibrate_auto.py --data DATA [--weights runs/cc/camera-curve.safetensors]
 
-Scores P(tone-mapped) of the camera-curve classifier on validation plates: the evaluation
-views and ``--views`` random 384 px views per image, each under the evaluation cameras and
-under one random curve of the family. Display plates are the sRGB and gamma 2.4 cameras
-and the family's display encodings close to sRGB; tone-mapped plates the filmic camera and
-the tone-mapped curves far from sRGB
-(:func:`~hdr_plugin.models.camera_curve.decision.tone_mapped_targets`).
-Prints both distributions, the highest P of any display plate (the threshold must be
-above it: decoding a display plate by a tone-mapped inverse costs 15-20 dB) and the share
-of tone-mapped plates above it.
+Estimates the inverse curve of validation plates (the evaluation views and ``--views``
+random 384 px views per image) and measures its distance from the nearest display encoding
+(:func:`~hdr_plugin.models.camera_curve.decision.display_distance`). Display plates: the
+evaluation's display cameras (sRGB 2 % and 8 %, 10-bit gamma 2.4) and random display
+encodings; tone-mapped plates: random curves of the training families. The test split's
+held-out families (:data:`hdr_plugin.crf.TEST_FAMILIES`) are never drawn here.
+
+Prints both distributions, the largest distance of any display plate (the threshold must
+be above it: a display plate decoded by a tone-mapped estimate loses many dB below the
+clip) and the share of tone-mapped plates beyond candidate thresholds.
 """
 
 from __future__ import annotations
@@ -21,32 +22,37 @@ from pathlib import Path
 import numpy as np
 
 from hdr_plugin.color import ColorContext
-from hdr_plugin.crf import curve_names
-from hdr_plugin.models.camera_curve import TONE_MAPPED_CONFIDENCE, load_estimator
-from hdr_plugin.models.camera_curve.decision import tone_mapped_targets
-from hdr_plugin.train.camera_curve import draw_curve
-from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_view
-from hdr_plugin.train.degrade import EVALUATION_PIPELINES, Pipeline, synthesize
-from hdr_plugin.train.evaluate import evaluation_views
+from hdr_plugin.crf import DISPLAY_FAMILY, curve_families
+from hdr_plugin.models.camera_curve import DISPLAY_DISTANCE, load_estimator
+from hdr_plugin.models.camera_curve.decision import display_distance
+from hdr_plugin.train.data import (
+    evaluation_views,
+    list_hdr_files,
+    load_hdr,
+    load_split,
+    random_view,
+)
+from hdr_plugin.train.degrade import CAMERA_FAMILIES, EVALUATION_PIPELINES, Pipeline, synthesize
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
     parser.add_argument("--weights", type=Path, help="default: the shipped estimator")
-    parser.add_argument("--views", type=int, default=24, help="random views per image")
+    parser.add_argument("--views", type=int, default=8, help="random views per image")
     args = parser.parse_args()
 
     color = ColorContext.resolve()
     estimator = load_estimator(color, args.weights)
-    targets = tone_mapped_targets(color)
-    names = curve_names()
-    p = {"display (cameras)": [], "filmic camera": [], "display (family)": [], "tone (family)": []}
+    groups = ("display cameras", "display family", "tone-mapped")
+    distances: dict[str, list[float]] = {group: [] for group in groups}
     rng = np.random.default_rng(2026)
+    tone_families = [f for f in curve_families("train") if f != DISPLAY_FAMILY]
+    random_clip = (0.005, 0.15)
 
-    def score(group: str, view: np.ndarray, pipeline: Pipeline, seed) -> None:
+    def measure(group: str, view: np.ndarray, pipeline: Pipeline, seed) -> None:
         pair = synthesize(view, color, np.random.default_rng(seed), pipeline)
-        p[group].append(estimator.probabilities(pair.sdr)[1])
+        distances[group].append(display_distance(estimator.inverse_at_knots(pair.sdr), color))
 
     for index, path in enumerate(list_hdr_files(args.data, load_split(args.data)["validation"])):
         image = load_hdr(path, color)
@@ -57,29 +63,32 @@ def main() -> int:
         ]
         for view, seed in views:
             for name, pipeline in EVALUATION_PIPELINES.items():
-                group = "filmic camera" if name == "filmic" else "display (cameras)"
-                score(group, view, pipeline, seed)
-            label = draw_curve(rng)
-            if not np.isnan(targets[label]):
-                group = "tone (family)" if targets[label] == 1.0 else "display (family)"
-                pipeline = Pipeline(curve=names[label], clip_range=(0.005, 0.15))
-                score(group, view, pipeline, [*seed, 1])
-    display = np.array(p["display (cameras)"] + p["display (family)"])
-    for group, values in p.items():
-        values = np.array(values)
-        quantiles = np.quantile(values, [0.0, 0.5, 0.9, 1.0])
+                if CAMERA_FAMILIES[name] == DISPLAY_FAMILY:
+                    measure("display cameras", view, pipeline, seed)
+            display = Pipeline(family=DISPLAY_FAMILY, clip_range=random_clip)
+            measure("display family", view, display, [*seed, 1])
+            tone = Pipeline(family=str(rng.choice(tone_families)), clip_range=random_clip)
+            measure("tone-mapped", view, tone, [*seed, 2])
+    values = {group: np.array(distances[group]) for group in groups}
+    for group in groups:
+        quantiles = np.quantile(values[group], [0.0, 0.1, 0.5, 0.9, 1.0])
         print(
-            f"{group:18s} {len(values):4d} plates, P(tone-mapped) min/median/90%/max "
-            + " / ".join(f"{q:.4f}" for q in quantiles)
-            + f"; above the threshold {TONE_MAPPED_CONFIDENCE}: "
-            f"{np.mean(values > TONE_MAPPED_CONFIDENCE):.2f}"
+            f"{group:16s} {len(values[group]):4d} plates, distance min/10%/median/90%/max "
+            + " / ".join(f"{q:.3f}" for q in quantiles)
         )
-    ceiling = float(display.max())
-    halfway = (1 + ceiling) / 2
-    print(f"highest P on a display plate: {ceiling:.4f}; threshold halfway to 1: {halfway:.4f}")
-    for group in ("filmic camera", "tone (family)"):
-        above = [np.mean(np.array(p[group]) > t) for t in (ceiling, halfway)]
-        print(f"  {group} above the highest: {above[0]:.2f}, above halfway: {above[1]:.2f}")
+    # The cameras are the display plates OCIO decodes exactly (sRGB, BT.1886): none may be
+    # taken for tone-mapped. The family's random gammas (1.6-2.8) are reported, not bound.
+    ceiling = float(values["display cameras"].max())
+    for threshold in sorted({ceiling * 1.05, ceiling * 1.2, DISPLAY_DISTANCE}):
+        print(
+            f"  threshold {threshold:.3f}: "
+            + ", ".join(
+                f"{group} {'taken' if group == 'tone-mapped' else 'kept'} "
+                f"{np.mean((values[group] >= threshold) == (group == 'tone-mapped')):.3f}"
+                for group in groups
+            )
+        )
+    print(f"largest distance of a display camera {ceiling:.3f}: set DISPLAY_DISTANCE above it")
     return 0
 
 

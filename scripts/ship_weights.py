@@ -16,17 +16,19 @@ import shutil
 from pathlib import Path
 
 from hdr_plugin.models import BUNDLED_WEIGHTS, get_spec, read_card, write_card
-from hdr_plugin.models.camera_curve import NAME as CURVE_ESTIMATOR
-from hdr_plugin.models.camera_curve import WEIGHTS_FILE as CURVE_WEIGHTS
 from hdr_plugin.train.trainer import training_log
+
+#: What the card says instead of the training machine's data folder.
+DATA = "DATA"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="the run folder (config 'output')")
-    parser.add_argument("model", help="registry name, or camera-curve")
+    parser.add_argument("model", help="registry name (camera-curve for auto's estimator)")
     args = parser.parse_args()
-    weights = CURVE_WEIGHTS if args.model == CURVE_ESTIMATOR else get_spec(args.model).weights
+    spec = get_spec(args.model)
+    weights = spec.weights
     source = args.run / weights
     card = read_card(source)
     if not card:
@@ -39,8 +41,16 @@ def main() -> int:
     command = card["training"]["command"]
     if command.startswith("-c "):  # run as `python -c "...main()" train ...`
         card["training"]["command"] = "hdr-plugin " + command[3:]
-    if args.model != CURVE_ESTIMATOR:
-        card["input"] = f"{get_spec(args.model).input_encoding}, values in [0, 1]"
+    program, _, rest = card["training"]["command"].partition(" ")
+    if program.endswith("/hdr-plugin"):  # run from a venv's bin folder
+        card["training"]["command"] = f"hdr-plugin {rest}"
+    if spec.kind == "neural":
+        card["input"] = f"{spec.input_encoding}, values in [0, 1]"
+    # The card is committed: it names the data by its role, not by this machine's path.
+    config = card["training"].get("config", {})
+    if config.get("data"):
+        card["training"]["command"] = card["training"]["command"].replace(config["data"], DATA)
+        config["data"] = DATA
     target = BUNDLED_WEIGHTS / weights
     init = card["training"].get("config", {}).get("init")
     if init:

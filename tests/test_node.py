@@ -196,3 +196,28 @@ def test_inverted_matte_reconstructs_outside_it(color):
     out = node(color, model="inverse-reinhard", matte_invert=True).process(plate, matte)
     assert out[:, :2].min() > 4.0
     np.testing.assert_allclose(out[:, 2:], 1.0, rtol=1e-4)
+
+
+ACES_SDR = "sRGB - Display/ACES 2.0 - SDR 100 nits (Rec.709)"
+
+
+def test_a_plate_rendered_through_a_known_view_is_inverted_exactly_below_its_white(color):
+    scene = np.geomspace(0.01, 500, 64, dtype=np.float32)[None, :, None].repeat(4, 0)
+    scene = scene.repeat(3, 2)
+    code = np.round(color.convert_view(scene, "Linear Rec.2020", ACES_SDR) * 1023) / 1023
+    below = code.max(axis=-1) < 0.99
+    plain = node(color, model="linear", input_view=ACES_SDR).process_frame(code).rgb
+    np.testing.assert_allclose(plain[below], scene[below], rtol=0.03)  # 10-bit quantisation
+    default = node(color, input_view=ACES_SDR).process_frame(code).rgb
+    np.testing.assert_allclose(default[below], plain[below], rtol=1e-5)
+    assert default[~below].max() > plain[~below].max()  # reconstructed above the view's white
+
+
+def test_the_input_view_knob_is_checked_like_every_other(color):
+    assert ACES_SDR in {p.name: p for p in node_parameters(color)}["input_view"].choices
+    with pytest.raises(ColorError, match="display 'sRGB - Display' has views"):
+        node(color, input_view="sRGB - Display/Filmic")
+    with pytest.raises(ColorError, match="give DISPLAY/VIEW"):
+        node(color, input_view="ACES")
+    with pytest.raises(ConfigError, match="give one"):
+        node(color, input_view=ACES_SDR, input_colorspace="srgb")

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from hdr_plugin.color import LINEAR_REC709
 from hdr_plugin.io import read_image
 from hdr_plugin.models import (
     BUNDLED_WEIGHTS,
@@ -88,3 +89,29 @@ def test_the_default_recovers_the_clipped_sun(color, monkeypatch):
     linear = create_model("linear", color)(plate)
     assert default.weights_hash
     assert pu21_psnr(rgb, truth, clipped) > pu21_psnr(linear, truth, clipped) + 1.0
+
+
+def red_rise_at_the_red_clip(linear709: np.ndarray, code: np.ndarray) -> float:
+    """Median relative rise of red between neighbours across the edge of red's clip."""
+    red, clipped = linear709[..., 0], code[..., 0] >= 254 / 255
+    rises = []
+    for axis in (0, 1):
+        a, b = [slice(None)] * 2, [slice(None)] * 2
+        a[axis], b[axis] = slice(1, None), slice(None, -1)
+        cross = clipped[tuple(a)] != clipped[tuple(b)]
+        pair = np.stack([red[tuple(a)][cross], red[tuple(b)][cross]])
+        rises.append(pair.max(axis=0) / pair.min(axis=0) - 1.0)
+    return float(np.median(np.concatenate(rises)))
+
+
+def test_the_default_meets_the_sample_plate_continuously_at_the_clip(color):
+    """The sunset sky where only red clipped: no step up at the edge of the clip (issue's fan)."""
+    plate = read_image(REPO / "samples" / "plates" / "pan.1012.png").rgb
+
+    def red_rise(model: str) -> float:
+        node = ReconstructNode(ReconstructSettings(model=model, input_colorspace="srgb"), color)
+        out = color.convert(node.process_frame(plate).rgb, "Linear Rec.2020", LINEAR_REC709)
+        return red_rise_at_the_red_clip(out, plate)
+
+    plain, default = red_rise("linear"), red_rise(DEFAULT_MODEL)
+    assert default < 2.0 * plain and default < 0.04, (default, plain)

@@ -216,7 +216,7 @@ def test_resumed_run_equals_uninterrupted_run(hdr_folder, tmp_path, color):
 
 
 def test_camera_curve_trains_on_a_cached_pool_of_plates_and_resumes(hdr_folder, tmp_path, color):
-    """The classifier's plate statistics are computed once per run and reused on resume."""
+    """The estimator's plate statistics are computed once per run and reused on resume."""
     from hdr_plugin.models.camera_curve.statistics import FEATURES
     from hdr_plugin.train.camera_curve import POOL_FILE
 
@@ -231,7 +231,9 @@ def test_camera_curve_trains_on_a_cached_pool_of_plates_and_resumes(hdr_folder, 
     assert torch.isfinite(statistics).all() and (tmp_path / "camera-curve" / POOL_FILE).is_file()
     card = json.loads(path.with_suffix(".json").read_text())
     assert card["training"]["steps"] == 4
-    assert {"display_kept_srgb", "tone_mapped_detected"} <= set(card["validation_during_training"])
+    validation = card["validation_during_training"]
+    assert {"curve_stops", "display_kept", "tone_mapped_taken"} <= set(validation)
+    assert "mobius" in card["training"]["plates"].split("held out:")[1]  # never trained on
 
     longer = make_trainer(camera_config(steps=6), color)
     assert longer.resume() and longer.step == 4
@@ -309,3 +311,44 @@ def test_evaluate_names_unknown_pipelines(capsys, hdr_folder):
     assert main(["evaluate", "--data", str(hdr_folder), "--pipelines", "srgb"]) == 1
     err = capsys.readouterr().err
     assert "pipeline 'srgb'" in err and "srgb-2" in err
+
+
+def test_boundary_step_is_zero_for_the_truth_and_positive_for_a_hard_edge():
+    from hdr_plugin.train.metrics import boundary_step
+
+    ramp = np.tile(np.geomspace(0.25, 4.0, 64, dtype=np.float32)[None, :, None], (8, 1, 3))
+    code = np.minimum(ramp, 1.0)  # a plate of the ramp, clipped at 1
+    smooth = boundary_step(ramp, code)
+    hard = ramp.copy()
+    hard[code >= 254 / 255] *= 2.0  # one gain over the clipped region: an edge
+    assert boundary_step(hard, code) == pytest.approx(smooth + 1.0, abs=1e-4)  # one stop more
+    assert np.isnan(boundary_step(ramp, code * 0.5))  # nothing clipped
+
+
+def test_the_libplacebo_peer_expands_the_plate_it_is_given():
+    from hdr_plugin.train.peers import libplacebo_inverse, libplacebo_missing
+
+    missing = libplacebo_missing()
+    if missing:
+        pytest.skip(f"libplacebo peer unavailable here: {missing}")
+    ramp = np.repeat(np.linspace(0.0, 1.0, 64, dtype=np.float32)[None, :, None], 8, axis=0)
+    out = libplacebo_inverse(np.repeat(ramp, 3, axis=-1), "srgb")
+    assert out.shape == (8, 64, 3) and np.isfinite(out).all()
+    assert np.all(np.diff(out[4, :, 1]) >= 0)  # monotonic in the code value
+    # Inverse tone mapping: white expands far above mid-grey's share under plain sRGB.
+    assert out[4, -1, 1] / out[4, 32, 1] > 2.0 * (1.0 / 0.2195)
+
+
+def test_evaluate_measures_the_peer_beside_the_models(hdr_folder):
+    from hdr_plugin.train.evaluate import evaluate, format_table
+    from hdr_plugin.train.peers import LIBPLACEBO, libplacebo_missing
+
+    if libplacebo_missing():
+        pytest.skip(f"libplacebo peer unavailable here: {libplacebo_missing()}")
+    results = evaluate(
+        ["linear"], data=hdr_folder, pipelines=["srgb-2", "mobius"], limit=1, view_size=64
+    )
+    assert set(results) == {"linear", LIBPLACEBO}
+    assert results[LIBPLACEBO]["mobius"]["images"] == results["linear"]["mobius"]["images"]
+    table = format_table(results)
+    assert "mobius (mobius)" in table and f"| {LIBPLACEBO} |" in table

@@ -35,6 +35,8 @@ class PanelWidget(QtWidgets.QWidget):
             value = getattr(settings, param.name)
             if param.choices is not None:
                 editor = QtWidgets.QComboBox()
+                if param.name == "input_view":  # unset: the plate is decoded as a colourspace
+                    editor.addItem("")
                 for choice in param.choices:
                     spec = descriptions.get(choice)
                     editor.addItem(choice)
@@ -44,7 +46,10 @@ class PanelWidget(QtWidgets.QWidget):
                         editor.setItemData(editor.count() - 1, tip, QtCore.Qt.ToolTipRole)
                         if not ready:  # cannot render: listed, but not selectable
                             editor.model().item(editor.count() - 1).setEnabled(False)
-                editor.setCurrentText(value or controller.node.resolve_input_colorspace())
+                if param.name == "input_view":
+                    editor.setCurrentText(value or "")
+                else:
+                    editor.setCurrentText(value or controller.node.resolve_input_colorspace())
                 editor.currentTextChanged.connect(self._changed)
             elif param.type is bool:
                 editor = QtWidgets.QCheckBox()
@@ -89,13 +94,15 @@ class PanelWidget(QtWidgets.QWidget):
         values = {}
         for name, editor in self.editors.items():
             if isinstance(editor, QtWidgets.QComboBox):
-                values[name] = editor.currentText()
+                values[name] = editor.currentText() or None
             elif isinstance(editor, QtWidgets.QCheckBox):
                 values[name] = editor.isChecked()
             elif isinstance(editor, QtWidgets.QLineEdit):
                 values[name] = editor.text().strip() or None
             else:
                 values[name] = editor.value()
+        if values.get("input_view"):  # the view says how the plate is encoded
+            values["input_colorspace"] = None
         values["model_options"] = parse_options(self.options.text())
         return self.controller.settings.replace(**values)
 

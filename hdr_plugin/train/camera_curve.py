@@ -1,18 +1,17 @@
-"""Training the camera-curve classifier behind ``--input-colorspace auto``.
+"""Training the camera-curve estimator behind ``--input-colorspace auto``.
 
-The classifier is an MLP over statistics of a plate, so a run first makes a pool of
-synthetic plates (``views_per_image`` random views of every training image, each degraded
-by one curve of the documented family: half of them display encodings, a quarter of
-those plain sRGB, the other half tone-mapped curves; 8/10-bit, noise and JPEG as usual,
-``clip_range`` of pixels clipped) and computes their statistics once
+The estimator is an MLP over statistics of a plate, so a run first makes a pool of
+synthetic plates (``views_per_image`` random views of every training image, each rendered
+through a random curve of a training family (:func:`hdr_plugin.crf.curve_families`): two
+in five display encodings, the rest spread over the tone-mapped families; 8/10-bit, noise
+and JPEG as usual, ``clip_range`` of pixels clipped) and computes their statistics once
 (:meth:`CurveNet.statistics`, cached in the run folder as ``plates.safetensors``); steps
-then draw batches from the pool. The loss is the cross-entropy of the curve's class plus
-the binary cross-entropy of whether it is tone-mapped
-(:func:`~hdr_plugin.models.camera_curve.decision.tone_mapped_targets`: curves close to
-sRGB that are not display encodings, and unusual gammas far from it, teach only the curve
-head). Validation reports how often the decision
-(:func:`~hdr_plugin.models.camera_curve.decide`) keeps a display-encoded plate on sRGB
-and how often it takes a tone-mapped plate off it.
+then draw batches from the pool. The loss is the error of the estimated inverse curve in
+stops (log2) at the knots, weighted by where the plate has pixels (its code histogram)
+plus a floor, and twice towards white, where shoulders differ. No family the test split
+holds out (:data:`hdr_plugin.crf.TEST_FAMILIES`) is ever drawn. Validation reports the
+curve error and how often the decision keeps a display plate on OCIO's decoding and takes
+a tone-mapped plate off it.
 """
 
 from __future__ import annotations
@@ -22,44 +21,51 @@ import json
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from hdr_plugin.crf import curve_names
+from hdr_plugin.crf import DISPLAY_FAMILY, curve_families
 from hdr_plugin.io import atomic_write
-from hdr_plugin.models.camera_curve import NAME, SPEC, WEIGHTS_FILE, decide, is_display_curve
+from hdr_plugin.models.camera_curve import KNOTS, NAME, SPEC, WEIGHTS_FILE
 from hdr_plugin.models.camera_curve.arch import CameraCurveEstimator, proxy
-from hdr_plugin.models.camera_curve.decision import tone_mapped_targets
+from hdr_plugin.models.camera_curve.decision import at_knots, decide, display_distance
 from hdr_plugin.models.engine.weights import save_weights
 from hdr_plugin.train.data import load_hdr, random_view
 from hdr_plugin.train.degrade import Pipeline, synthesize
 from hdr_plugin.train.trainer import Trainer, build_network
 
 POOL_FILE = "plates.safetensors"
+#: Smallest linear value the curve error sees (log2 of 0 is not a number).
+CURVE_FLOOR = 1e-3
 
 
-def draw_curve(rng: np.random.Generator) -> int:
-    """Class index of the next training curve."""
-    names = curve_names()
-    display = [i for i, n in enumerate(names) if is_display_curve(n)]
-    tone = [i for i, n in enumerate(names) if not is_display_curve(n)]
-    if rng.random() < 0.5:
-        return int(rng.choice(tone))
-    if rng.random() < 0.25:
-        return names.index("srgb")
-    return int(rng.choice(display))
+def draw_family(rng: np.random.Generator) -> str:
+    """The family of the next training plate: display encodings two times in five."""
+    families = curve_families("train")
+    if rng.random() < 0.4:
+        return DISPLAY_FAMILY
+    return str(rng.choice([f for f in families if f != DISPLAY_FAMILY]))
+
+
+def knot_weights(code: np.ndarray) -> np.ndarray:
+    """(len(KNOTS),) where a plate's pixels are, plus a floor, twice towards white."""
+    edges = np.concatenate([[0.0], 0.5 * (KNOTS[1:] + KNOTS[:-1]), [1.0]])
+    histogram, _ = np.histogram(np.clip(code, 0.0, 1.0), bins=edges)
+    weights = histogram / max(histogram.sum(), 1) + 1.0 / len(KNOTS)
+    return (weights * np.where(KNOTS > 0.8, 2.0, 1.0)).astype(np.float32)
 
 
 class CameraCurveTrainer(Trainer):
-    """:class:`Trainer` for the :class:`~hdr_plugin.models.camera_curve.CurveNet`."""
+    """:class:`Trainer` for the :class:`~hdr_plugin.models.camera_curve.arch.CurveNet`."""
 
     _statistics: torch.Tensor | None = None
-    _labels: torch.Tensor | None = None
+    _curves: torch.Tensor | None = None
+    _weights: torch.Tensor | None = None
+    _display: torch.Tensor | None = None
 
-    def pipeline_for(self, index: int) -> Pipeline:
-        return Pipeline(curve=curve_names()[index], clip_range=tuple(self.config.clip_range))
+    def pipeline_for(self, family: str) -> Pipeline:
+        return Pipeline(family=family, clip_range=tuple(self.config.clip_range))
 
     def _pool_key(self) -> str:
         """What the pool depends on: a cached pool made otherwise is not reused."""
@@ -71,61 +77,71 @@ class CameraCurveTrainer(Trainer):
                 "crop": c.crop,
                 "clip_range": list(c.clip_range),
                 "files": [p.name for p in self._train_files],
-                "classes": list(curve_names()),
+                "families": list(curve_families("train")),
+                "knots": len(KNOTS),
             },
             sort_keys=True,
         )
 
     def prepare(self, *, progress: bool) -> None:
-        """Make (or load) the pool of plate statistics and curve labels."""
+        """Make (or load) the pool of plate statistics and their true inverse curves."""
         path = self.output / POOL_FILE
         key = self._pool_key()
         if path.is_file():
             with safe_open(str(path), "pt") as f:
                 if (f.metadata() or {}).get("key") == key:
-                    self._statistics, self._labels = (
-                        f.get_tensor("statistics"),
-                        f.get_tensor("labels"),
+                    self._statistics, self._curves, self._weights, self._display = (
+                        f.get_tensor(name)
+                        for name in ("statistics", "curves", "weights", "display")
                     )
                     return
         rng = np.random.default_rng(self.config.seed + 2)
         net = build_network(self.config).eval()
-        rows, labels = [], []
+        rows, curves, weights, display = [], [], [], []
         bar = tqdm(self._train_files, disable=not progress, unit="image", desc="plate pool")
         for file in bar:
             image = load_hdr(file, self.color)
             size = min(self.config.crop, *image.shape[:2])
-            codes = []
             for _ in range(self.config.views_per_image):
-                label = draw_curve(rng)
+                family = draw_family(rng)
                 view = random_view(image, size, rng)
-                pair = synthesize(view, self.color, rng, self.pipeline_for(label))
-                codes.append(proxy(pair.sdr))
-                labels.append(label)
-            with torch.no_grad():
-                rows += [net.statistics(code) for code in codes]
+                pair = synthesize(view, self.color, rng, self.pipeline_for(family))
+                with torch.no_grad():
+                    rows.append(net.statistics(proxy(pair.sdr)))
+                curves.append(at_knots(pair.inverse_curve.astype(np.float64)))
+                weights.append(knot_weights(pair.sdr))
+                display.append(family == DISPLAY_FAMILY)
         self._statistics = torch.cat(rows).float()
-        self._labels = torch.tensor(labels, dtype=torch.long)
-        self.output.mkdir(parents=True, exist_ok=True)
+        self._curves = torch.from_numpy(np.stack(curves)).float()
+        self._weights = torch.from_numpy(np.stack(weights)).float()
+        self._display = torch.tensor(display)
+        tensors = {
+            "statistics": self._statistics,
+            "curves": self._curves,
+            "weights": self._weights,
+            "display": self._display,
+        }
         with atomic_write(path) as temporary:
-            save_file(
-                {"statistics": self._statistics, "labels": self._labels},
-                str(temporary),
-                metadata={"key": key},
-            )
+            save_file(tensors, str(temporary), metadata={"key": key})
 
     def next_batch(self) -> dict[str, torch.Tensor]:
         if self._statistics is None:
             self.prepare(progress=False)
-        index = torch.from_numpy(self.rng.integers(len(self._labels), size=self.config.batch))
-        labels = self._labels[index]
+        index = torch.from_numpy(self.rng.integers(len(self._curves), size=self.config.batch))
         return {
             "statistics": self._statistics[index].to(self.device),
-            "label": labels.to(self.device),
-            "tone_mapped": torch.from_numpy(tone_mapped_targets(self.color))
-            .float()[labels]
-            .to(self.device),
+            "curve": self._curves[index].to(self.device),
+            "weights": self._weights[index].to(self.device),
         }
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Histogram-weighted mean absolute error of the inverse curve, in stops."""
+        predicted = self.net.curve(batch["statistics"]).float()
+        error = torch.abs(
+            torch.log2(predicted + CURVE_FLOOR) - torch.log2(batch["curve"] + CURVE_FLOOR)
+        )
+        weights = batch["weights"]
+        return {"curve_stops": (error * weights).sum(dim=1).div(weights.sum(dim=1)).mean()}
 
     def inference_model(self) -> CameraCurveEstimator:
         net = build_network(self.config)
@@ -133,40 +149,45 @@ class CameraCurveTrainer(Trainer):
         return CameraCurveEstimator(net, self.color, weights_hash=None, device=self.device)
 
     def validate(self, limit: int | None = None) -> dict[str, float]:
-        """Decision rates on validation views (display plates kept on sRGB, tone-mapped off it).
+        """On validation views: curve error (stops) and the decision's rates.
 
-        Also the highest P(tone-mapped) on a display plate close to sRGB and the median on a
-        tone-mapped plate far from it: the margin the decision's threshold sits in.
+        ``display_kept``: display plates decoded by OCIO; ``tone_mapped_taken``: plates of
+        the tone-mapped training families decoded by the estimate; the largest distance of
+        a display plate and the median of a tone-mapped one bracket the decision's
+        threshold.
         """
         estimator = self.inference_model()
         rng = np.random.default_rng(12345)
-        targets = tone_mapped_targets(self.color)
-        kept, taken, correct, display_p, tone_p = [], [], [], [], []
+        errors, kept, taken, display_d, tone_d = [], [], [], [], []
         for path in self._validation_files[:limit]:
             image = load_hdr(path, self.color)
             for _ in range(8):
                 view = random_view(image, min(256, *image.shape[:2]), rng)
-                label = draw_curve(rng)
-                pair = synthesize(view, self.color, rng, self.pipeline_for(label))
-                probabilities, tone = estimator.probabilities(pair.sdr)
-                srgb = decide(probabilities, tone, self.color).inverse is None
-                correct.append(float(np.argmax(probabilities) == label))
-                if targets[label] == 0.0:
-                    kept.append(srgb)
-                    display_p.append(tone)
-                elif targets[label] == 1.0:
-                    taken.append(not srgb)
-                    tone_p.append(tone)
+                family = draw_family(rng)
+                pair = synthesize(view, self.color, rng, self.pipeline_for(family))
+                estimate = estimator.inverse_at_knots(pair.sdr)
+                truth = at_knots(pair.inverse_curve.astype(np.float64))
+                weights = knot_weights(pair.sdr)
+                error = np.abs(np.log2(estimate + CURVE_FLOOR) - np.log2(truth + CURVE_FLOOR))
+                errors.append(float((error * weights).sum() / weights.sum()))
+                distance = display_distance(estimate, self.color)
+                decided_display = decide(estimate, pair.sdr, self.color).inverse is None
+                if family == DISPLAY_FAMILY:
+                    kept.append(decided_display)
+                    display_d.append(distance)
+                else:
+                    taken.append(not decided_display)
+                    tone_d.append(distance)
 
         def mean(values: list) -> float:
             return float(np.mean(values)) if values else float("nan")
 
         return {
-            "display_kept_srgb": mean(kept),
-            "tone_mapped_detected": mean(taken),
-            "top1": mean(correct),
-            "display_max_p": float(np.max(display_p)) if display_p else float("nan"),
-            "tone_mapped_median_p": float(np.median(tone_p)) if tone_p else float("nan"),
+            "curve_stops": mean(errors),
+            "display_kept": mean(kept),
+            "tone_mapped_taken": mean(taken),
+            "display_max_distance": float(np.max(display_d)) if display_d else float("nan"),
+            "tone_mapped_median_distance": float(np.median(tone_d)) if tone_d else float("nan"),
         }
 
     def export(self, seconds: float):
@@ -176,15 +197,16 @@ class CameraCurveTrainer(Trainer):
         card = {
             "model": NAME,
             "architecture": self.config.architecture,
-            "input": "display-encoded plate, code values in [0, 1] (any curve of the family)",
-            "output": f"logits over {len(curve_names())} curves of hdr_plugin.crf, "
-            "and one that the curve is tone-mapped",
-            "classes": list(curve_names()),
+            "input": "display-encoded plate, code values in [0, 1]",
+            "output": f"inverse camera curve (code -> display-linear) at {len(KNOTS)} code "
+            "values (hdr_plugin.models.camera_curve.decision.KNOTS)",
             "training": {
                 "data": f"{len(self._train_files)} HDR images, split by scene family "
                 "(hdr_plugin/train/split.json)",
-                "plates": f"{len(self._labels)} synthetic plates "
-                f"({self.config.views_per_image} views per image)",
+                "plates": f"{len(self._curves)} synthetic plates "
+                f"({self.config.views_per_image} views per image), curve families "
+                f"{', '.join(curve_families('train'))}; held out: "
+                f"{', '.join(curve_families('test'))}",
                 "command": self.command,
                 "config": dataclasses.asdict(self.config),
                 "steps": self.step,
@@ -199,18 +221,6 @@ class CameraCurveTrainer(Trainer):
         path = self.output / WEIGHTS_FILE
         save_weights(net.to(getattr(torch, self.config.weights_dtype)), path, card)
         return path
-
-    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Cross-entropy of the curve class and binary cross-entropy of "tone-mapped"."""
-        logits, tone = self.net.classify(batch["statistics"])
-        target = batch["tone_mapped"]
-        known = ~torch.isnan(target)
-        return {
-            "curve": F.cross_entropy(logits.float(), batch["label"]),
-            "tone_mapped": F.binary_cross_entropy_with_logits(tone.float()[known], target[known])
-            if known.any()
-            else tone.sum() * 0.0,
-        }
 
 
 #: What :func:`~hdr_plugin.train.trainer.make_trainer` builds for this family.

@@ -19,7 +19,8 @@ from functools import lru_cache
 import numpy as np
 
 from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
-from hdr_plugin.crf import SAMPLES, camera_curves, invert_curve
+from hdr_plugin.constants import CLIP_CODE
+from hdr_plugin.crf import SAMPLES, camera_curves, invert_curve, random_curve
 from hdr_plugin.io import read_image
 from hdr_plugin.masks import max_rgb
 
@@ -41,6 +42,10 @@ class Pipeline:
     Attributes:
         curve: name of a camera curve (:func:`~hdr_plugin.crf.curve_names`), or ``None``
             for random.
+        family: draw a random curve of this family (:func:`~hdr_plugin.crf.random_curve`)
+            instead of a named one.
+        view: render through this OCIO ``"DISPLAY/VIEW"`` instead of a 1D curve (a show's
+            view transform); the exposure clips ``clipped_fraction`` at the view's white.
         clipped_fraction: fraction of pixels whose max channel clips, or ``None`` for
             uniform in ``clip_range``.
         clip_range: range of the random clipped fraction.
@@ -52,6 +57,8 @@ class Pipeline:
     """
 
     curve: str | None = None
+    family: str | None = None
+    view: str | None = None
     clipped_fraction: float | None = None
     clip_range: tuple[float, float] = (0.005, 0.25)
     bits: int | None = None
@@ -61,7 +68,9 @@ class Pipeline:
 
 
 #: The cameras evaluation reports: sRGB with 2 % and 8 % of pixels clipped, a 10-bit
-#: gamma 2.4 (BT.1886) camera, and a Hable filmic shoulder whose curve has no OCIO name.
+#: gamma 2.4 (BT.1886) camera, and three tone-mapped renders whose curve has no OCIO name
+#: (a user names them sRGB): a Hable filmic shoulder, a Möbius shoulder (random white point
+#: and knee per view) then sRGB, and the ACES 2.0 SDR view transform.
 EVALUATION_PIPELINES = {
     "srgb-2": Pipeline(curve="srgb", clipped_fraction=0.02, bits=8, noise=0.0, jpeg=0.0),
     "srgb-8": Pipeline(curve="srgb", clipped_fraction=0.08, bits=8, noise=0.0, jpeg=0.0),
@@ -74,6 +83,24 @@ EVALUATION_PIPELINES = {
         plate_colorspace="bt1886",
     ),
     "filmic": Pipeline(curve="hable W=8", clipped_fraction=0.05, bits=8, noise=0.0, jpeg=0.0),
+    "mobius": Pipeline(family="mobius", clipped_fraction=0.05, bits=8, noise=0.0, jpeg=0.0),
+    "aces-view": Pipeline(
+        view="sRGB - Display/ACES 2.0 - SDR 100 nits (Rec.709)",
+        clipped_fraction=0.02,
+        bits=8,
+        noise=0.0,
+        jpeg=0.0,
+    ),
+}
+#: The curve family of each evaluation camera; tone-mapped ones are held out of the
+#: estimator's training (:data:`hdr_plugin.crf.TEST_FAMILIES`).
+CAMERA_FAMILIES = {
+    "srgb-2": "display",
+    "srgb-8": "display",
+    "gamma24": "display",
+    "filmic": "hable",
+    "mobius": "mobius",
+    "aces-view": "aces-view",
 }
 
 
@@ -121,6 +148,55 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
         os.unlink(path)
 
 
+def _quantise(
+    continuous: np.ndarray, pipeline: Pipeline, rng: np.random.Generator
+) -> tuple[np.ndarray, int, int | None]:
+    bits = pipeline.bits or int(rng.choice([8, 10]))
+    levels = 2**bits - 1
+    sdr = (np.round(continuous * levels) / levels).astype(np.float32)
+    quality = None
+    if bits == 8 and rng.random() < pipeline.jpeg:
+        quality = int(rng.integers(70, 96))
+        sdr = _jpeg(sdr, quality)
+    return sdr, bits, quality
+
+
+def _through_view(
+    hdr: np.ndarray,
+    color: ColorContext,
+    rng: np.random.Generator,
+    pipeline: Pipeline,
+    fraction: float,
+) -> Pair:
+    """The camera pipeline of a plate rendered through a display/view transform."""
+    render = lambda scale: np.clip(  # noqa: E731
+        color.convert_view(hdr * np.float32(scale), WORKING_SPACE, pipeline.view), 0.0, 1.0
+    )
+    # Exposure by bisection (in log) so that ``fraction`` of pixels reach the view's white.
+    peak = float(np.quantile(max_rgb(np.maximum(hdr, 0.0)), 0.5)) or 1.0
+    low, high = np.log(1e-3 / peak), np.log(1e5 / peak)
+    for _ in range(30):
+        middle = 0.5 * (low + high)
+        clipped = float(np.mean(max_rgb(render(np.exp(middle))) >= CLIP_CODE))
+        low, high = (middle, high) if clipped < fraction else (low, middle)
+    exposure = float(np.exp(high))
+    continuous = render(exposure).astype(np.float32)
+    sdr, bits, quality = _quantise(continuous, pipeline, rng)
+    target = (hdr * exposure).astype(np.float32)
+    hdr709 = np.maximum(color.convert(target, WORKING_SPACE, LINEAR_REC709), 0.0)
+    return Pair(
+        sdr=sdr,
+        hdr=target,
+        hdr709=hdr709,
+        sdr_continuous=continuous,
+        linear_clipped=np.clip(hdr709, 0.0, 1.0),
+        inverse_curve=np.full(SAMPLES, np.nan, np.float32),  # a view is not a 1D curve
+        exposure=exposure,
+        info={"curve": pipeline.view, "family": "view", "clipped_fraction": fraction,
+              "bits": bits, "jpeg": quality},
+    )  # fmt: skip
+
+
 def synthesize(
     hdr: np.ndarray, color: ColorContext, rng: np.random.Generator, pipeline: Pipeline = Pipeline()
 ) -> Pair:
@@ -129,6 +205,8 @@ def synthesize(
     fraction = pipeline.clipped_fraction
     if fraction is None:
         fraction = float(rng.uniform(*pipeline.clip_range))
+    if pipeline.view is not None:
+        return _through_view(hdr, color, rng, pipeline, fraction)
     # Clipping happens on the camera's Rec.709 channels, so expose on those.
     linear709 = np.maximum(color.convert(hdr, WORKING_SPACE, LINEAR_REC709), 0.0)
     exposure = exposure_for_clipping(linear709, fraction)
@@ -142,18 +220,14 @@ def synthesize(
         linear = np.maximum(linear + sigma * rng.standard_normal(linear.shape), 0.0)
     clipped = np.clip(linear, 0.0, 1.0).astype(np.float32)
 
-    index = names.index(pipeline.curve) if pipeline.curve else int(rng.integers(len(names)))
-    curve = curves[index]
+    if pipeline.family is not None:
+        curve, name = random_curve(pipeline.family, rng, color), pipeline.family
+    else:
+        index = names.index(pipeline.curve) if pipeline.curve else int(rng.integers(len(names)))
+        curve, name = curves[index], names[index]
     grid = np.linspace(0.0, 1.0, SAMPLES)
     continuous = np.interp(clipped, grid, curve).astype(np.float32)
-
-    bits = pipeline.bits or int(rng.choice([8, 10]))
-    levels = 2**bits - 1
-    sdr = (np.round(continuous * levels) / levels).astype(np.float32)
-    quality = None
-    if bits == 8 and rng.random() < pipeline.jpeg:
-        quality = int(rng.integers(70, 96))
-        sdr = _jpeg(sdr, quality)
+    sdr, bits, quality = _quantise(continuous, pipeline, rng)
     return Pair(
         sdr=sdr,
         hdr=target,
@@ -162,5 +236,11 @@ def synthesize(
         linear_clipped=clipped,
         inverse_curve=invert_curve(curve).astype(np.float32),
         exposure=exposure,
-        info={"curve": names[index], "clipped_fraction": fraction, "bits": bits, "jpeg": quality},
+        info={
+            "curve": name,
+            "family": pipeline.family,
+            "clipped_fraction": fraction,
+            "bits": bits,
+            "jpeg": quality,
+        },
     )

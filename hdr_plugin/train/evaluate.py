@@ -13,7 +13,7 @@ gamma 2.4, Hable filmic) with a seed per image, reconstructed by each model thro
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +22,11 @@ from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.node import AUTO, ReconstructNode, ReconstructSettings
 from hdr_plugin.train.data import evaluation_views, list_hdr_files, load_hdr, load_split
-from hdr_plugin.train.degrade import EVALUATION_PIPELINES, synthesize
+from hdr_plugin.train.degrade import CAMERA_FAMILIES, EVALUATION_PIPELINES, synthesize
 from hdr_plugin.train.metrics import has_flip, score
+from hdr_plugin.train.peers import LIBPLACEBO, libplacebo_inverse, libplacebo_missing
 
-METRICS = ("pu21_psnr", "pu21_psnr_clipped", "log_psnr", "pu21_ssim")
+METRICS = ("pu21_psnr", "pu21_psnr_clipped", "log_psnr", "pu21_ssim", "boundary_step")
 #: Scored as well when ``flip-evaluator`` is installed.
 FLIP = "hdr_flip"
 
@@ -39,8 +40,17 @@ def evaluate(
     split: str = "test",
     limit: int | None = None,
     view_size: int = 384,
+    peers: bool = True,
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """Mean metrics per model and pipeline: ``result[model][pipeline][metric]``."""
+    """Mean metrics per model and pipeline: ``result[model][pipeline][metric]``.
+
+    ``models`` are registry names, ``NAME@auto`` (the plate's camera curve estimated) or
+    :data:`~hdr_plugin.train.peers.LIBPLACEBO`; with ``peers``, libplacebo is added when
+    ffmpeg with libplacebo is installed, so the peer is measured on the same plates.
+
+    Raises:
+        ConfigError: an unknown pipeline or model, or libplacebo asked for but missing.
+    """
     color = color or ColorContext.resolve()
     pipelines = list(pipelines)
     for name in pipelines:
@@ -49,7 +59,10 @@ def evaluate(
                 f"evaluate: unknown pipeline {name!r}; pipelines: {', '.join(EVALUATION_PIPELINES)}"
             )
     files = list_hdr_files(data, load_split(data)[split])[:limit]
-    nodes = {name: _node(name, color) for name in models}
+    models = list(models)
+    if peers and LIBPLACEBO not in models and libplacebo_missing() is None:
+        models.append(LIBPLACEBO)
+    nodes = {name: _predictor(name, color) for name in models}
     scores: dict[str, dict[str, list[dict[str, float]]]] = {
         name: {p: [] for p in pipelines} for name in nodes
     }
@@ -62,10 +75,9 @@ def evaluate(
             for pipeline in pipelines:
                 rng = np.random.default_rng([index, view_index])
                 pair = synthesize(view, color, rng, EVALUATION_PIPELINES[pipeline])
-                for name, node in nodes.items():
-                    prediction = node.process_frame(
-                        pair.sdr, input_colorspace=EVALUATION_PIPELINES[pipeline].plate_colorspace
-                    ).rgb
+                named = EVALUATION_PIPELINES[pipeline].plate_colorspace
+                for name, predict in nodes.items():
+                    prediction = predict(pair.sdr, named)
                     scores[name][pipeline].append(
                         score(prediction, pair.hdr, pair.sdr, to_rec709=to_rec709)
                     )
@@ -82,29 +94,45 @@ def evaluate(
     }
 
 
-def _node(name: str, color: ColorContext) -> ReconstructNode:
+def _predictor(name: str, color: ColorContext) -> Callable[[np.ndarray, str], np.ndarray]:
+    """``predict(code, named_colourspace)`` -> scene-linear Rec.2020 for one model or peer."""
+    if name == LIBPLACEBO:
+        missing = libplacebo_missing()
+        if missing:
+            raise ConfigError(f"evaluate: the {LIBPLACEBO} peer cannot run: {missing}")
+        return libplacebo_inverse
     model, _, variant = name.partition("@")
     if variant not in ("", AUTO):
         raise ConfigError(f"evaluate: model {name!r}; append nothing or @{AUTO}")
-    return ReconstructNode(
+    node = ReconstructNode(
         ReconstructSettings(model=model, input_colorspace=variant or None), color
     )
+    return lambda code, named: node.process_frame(code, input_colorspace=named).rgb
 
 
 def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    """Markdown: one table per pipeline, a row per model, differences from ``linear``.
+    """Markdown: the per-camera summary, then one table per camera, a row per model.
 
-    Columns: PU21-PSNR of the whole image and of the clipped region, log-PSNR, PU21-SSIM,
-    HDR-FLIP (when scored), and, when ``linear`` was evaluated, each model's PU21-PSNR gain
-    over it (whole / clipped) in dB.
+    The summary has a column per camera (its curve family in the header) and, per model,
+    the PU21-PSNR gain over ``linear`` (whole / clipped, dB). The camera tables hold
+    PU21-PSNR of the whole image and of the clipped region, log-PSNR, PU21-SSIM, the clip
+    boundary's step against the truth's (stops; above 0 is a harder edge than the scene's),
+    HDR-FLIP (when scored), and the gain over ``linear``.
     """
     pipelines = list(next(iter(results.values())))
     flip = FLIP in next(iter(results.values()))[pipelines[0]]
     baseline = results.get("linear")
-    names = ["PU21-PSNR", "clipped PU21-PSNR", "log-PSNR", "PU21-SSIM", *(["HDR-FLIP"] * flip)]
-    if baseline is not None:
-        names.append("vs linear (whole / clipped)")
     tables = []
+    if baseline is not None:
+        header = [f"{p} ({CAMERA_FAMILIES.get(p, '?')})" for p in pipelines]
+        lines = ["Gain over linear, PU21-PSNR whole / clipped (dB)", ""]
+        lines += ["| model | " + " | ".join(header) + " |", "|---" * (1 + len(header)) + "|"]
+        for name, per_pipeline in results.items():
+            cells = [_gain(per_pipeline[p], baseline[p]) for p in pipelines]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        tables.append("\n".join(lines))
+    names = ["PU21-PSNR", "clipped PU21-PSNR", "log-PSNR", "PU21-SSIM", "boundary step"]
+    names += ["HDR-FLIP"] * flip + ["vs linear (whole / clipped)"] * (baseline is not None)
     for pipeline in pipelines:
         lines = [f"{pipeline} ({results[next(iter(results))][pipeline]['images']} views)", ""]
         lines += ["| model | " + " | ".join(f"{pipeline} {n}" for n in names) + " |"]
@@ -113,12 +141,18 @@ def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
             r = per_pipeline[pipeline]
             cells = [f"{r[m]:.2f}" if not math.isnan(r[m]) else "-" for m in METRICS[:3]]
             cells.append(f"{r['pu21_ssim']:.4f}")
+            cells.append(
+                f"{r['boundary_step']:+.3f}" if not math.isnan(r["boundary_step"]) else "-"
+            )
             if flip:
                 cells.append(f"{r[FLIP]:.4f}")
             if baseline is not None:
-                b = baseline[pipeline]
-                whole, clipped = (r[m] - b[m] for m in ("pu21_psnr", "pu21_psnr_clipped"))
-                cells.append(f"{whole:+.2f} / {clipped:+.2f}")
+                cells.append(_gain(r, baseline[pipeline]))
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         tables.append("\n".join(lines))
     return "\n\n".join(tables)
+
+
+def _gain(result: dict[str, float], baseline: dict[str, float]) -> str:
+    whole, clipped = (result[m] - baseline[m] for m in ("pu21_psnr", "pu21_psnr_clipped"))
+    return f"{whole:+.2f} / {clipped:+.2f}"

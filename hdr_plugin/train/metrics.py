@@ -137,6 +137,79 @@ def hdr_flip(test: np.ndarray, reference: np.ndarray) -> float:
     return float(mean)
 
 
+def boundary_step(linear709: np.ndarray, sdr: np.ndarray, threshold: float = CLIP_CODE) -> float:
+    """Mean step, in stops, across the clip boundary of each channel of the plate.
+
+    For every pair of 4-neighbours where one pixel's channel clipped in the plate and the
+    other's did not, the absolute log2 ratio of that channel's two values in
+    ``linear709`` (scene-linear Rec.709, where the plate's channels clipped). A
+    reconstruction that meets the decoded plate continuously at the boundary steps no more
+    than the truth does there; one that multiplies a clipped region by one gain shows a
+    hard edge (a larger step). ``nan`` when nothing clipped.
+    """
+    clipped = sdr >= threshold
+    log = np.log2(np.maximum(linear709, 1e-6).astype(np.float64))
+    steps = []
+    for axis in (0, 1):
+        a = [slice(None)] * 2
+        b = [slice(None)] * 2
+        a[axis], b[axis] = slice(1, None), slice(None, -1)
+        crossing = clipped[tuple(a)] != clipped[tuple(b)]
+        steps.append(np.abs(log[tuple(a)] - log[tuple(b)])[crossing])
+    joined = np.concatenate(steps)
+    return float(joined.mean()) if joined.size else float("nan")
+
+
+def _pan_between(previous: np.ndarray, current: np.ndarray, search: int = 8) -> float:
+    """Horizontal shift (pixels, sub-pixel) that best maps ``current`` onto ``previous``."""
+    width = previous.shape[1]
+    costs = []
+    for shift in range(-search, search + 1):
+        a = previous[:, max(0, shift) : width + min(0, shift)]
+        b = current[:, max(0, -shift) : width + min(0, -shift)]
+        costs.append(float(np.mean(np.abs(a - b))))
+    best = int(np.argmin(costs))
+    if 0 < best < len(costs) - 1:  # parabola through the minimum and its neighbours
+        left, middle, right = costs[best - 1 : best + 2]
+        offset = 0.5 * (left - right) / max(left - 2 * middle + right, 1e-12)
+    else:
+        offset = 0.0
+    return best - search + offset
+
+
+def _resample_columns(image: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``image`` (H, W, C) sampled at fractional ``columns`` (linear interpolation)."""
+    image = image.astype(np.float64)
+    low = np.clip(np.floor(columns).astype(int), 0, image.shape[1] - 2)
+    frac = (columns - low)[None, :, None]
+    return image[:, low] * (1 - frac) + image[:, low + 1] * frac
+
+
+def shot_stability(plates: list[np.ndarray], outputs: list[np.ndarray]) -> float:
+    """Mean frame-to-frame change of clipped pixels, in stops, after undoing a horizontal pan.
+
+    For each pair of consecutive frames, the pan is estimated from the plates (sub-pixel),
+    the previous output is resampled onto the current frame, and the mean absolute log2
+    ratio of the outputs is taken over pixels clipped in both plates. A reconstruction that
+    follows the scene, not the frame, changes little; one that re-decides its highlights on
+    every frame flickers.
+    """
+    changes = []
+    for index in range(1, len(plates)):
+        shift = _pan_between(plates[index - 1].mean(axis=-1), plates[index].mean(axis=-1))
+        columns = np.arange(plates[index].shape[1], dtype=np.float64) + shift
+        valid = (columns >= 0) & (columns <= plates[index].shape[1] - 1)
+        clipped = max_rgb(plates[index]) >= CLIP_CODE
+        clipped &= max_rgb(_resample_columns(plates[index - 1], columns)) >= CLIP_CODE
+        clipped &= valid[None, :]
+        previous = np.maximum(_resample_columns(outputs[index - 1], columns), 1e-6)
+        current = np.maximum(outputs[index].astype(np.float64), 1e-6)
+        ratio = np.abs(np.log2(current / previous)).mean(axis=-1)
+        if clipped.any():
+            changes.append(float(ratio[clipped].mean()))
+    return float(np.mean(changes)) if changes else float("nan")
+
+
 def score(
     prediction: np.ndarray,
     reference: np.ndarray,
@@ -151,7 +224,8 @@ def score(
         reference: the same for the reference.
         sdr: (H, W, 3) the plate the prediction was made from (code values).
         to_rec709: converts scene-linear Rec.2020 to Rec.709 (an OCIO processor); given,
-            and with ``flip-evaluator`` installed, HDR-FLIP is scored too.
+            the clip boundary's step (prediction's minus the reference's, stops) is scored,
+            and with ``flip-evaluator`` installed, HDR-FLIP too.
     """
     exposed = well_exposed(sdr)
     scaled = prediction * fit_scale(prediction, reference, exposed)
@@ -162,6 +236,9 @@ def score(
         "log_psnr": log_psnr(scaled, reference),
         "pu21_ssim": pu21_ssim(scaled, reference),
     }
-    if to_rec709 is not None and has_flip():
-        scores["hdr_flip"] = hdr_flip(to_rec709(scaled), to_rec709(reference))
+    if to_rec709 is not None:
+        scaled709, reference709 = to_rec709(scaled), to_rec709(reference)
+        scores["boundary_step"] = boundary_step(scaled709, sdr) - boundary_step(reference709, sdr)
+        if has_flip():
+            scores["hdr_flip"] = hdr_flip(scaled709, reference709)
     return scores

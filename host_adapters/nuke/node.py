@@ -77,6 +77,8 @@ def _from_host(name: str, value):
     """A host knob value as the core's knob (``float`` for Double_Knobs, channel letters)."""
     if name == "matte_channel":
         return _CHANNELS.get(value, "A")
+    if value == "" and _TYPES[name] is str:  # an unset enumeration
+        return None
     return _TYPES[name](value)
 
 
@@ -115,8 +117,9 @@ def create() -> nuke.Node:
             continue
         if param.name == "matte_channel":  # Nuke picks a channel of the mask input
             knob = nuke.Channel_Knob(name, "mask")
-        elif param.choices is not None:
-            knob = nuke.Enumeration_Knob(name, label, list(param.choices))
+        elif param.choices is not None:  # an empty entry stands for an unset knob
+            unset = [""] if param.default is None else []
+            knob = nuke.Enumeration_Knob(name, label, unset + list(param.choices))
         elif param.type is bool:
             knob = nuke.Boolean_Knob(name, label)
         else:

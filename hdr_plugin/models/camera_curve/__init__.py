@@ -1,22 +1,20 @@
 """Estimating the camera curve of a plate whose colourspace nobody can name.
 
-``--input-colorspace auto`` hands the plate's code values to a small classifier over the
-documented family of camera curves (:func:`hdr_plugin.crf.camera_curves`), in the
-spirit of SingleHDR's linearisation net (Liu et al., CVPR 2020), which reads the image,
-its edges and its histogram. Here an MLP reads statistics of a proxy of
-:data:`PROXY_EDGE` pixels (:mod:`~hdr_plugin.models.camera_curve.statistics`): per-channel
-code histograms and slope profiles, and what the plate's shading edges say about the
-curve's log-slope (on shading, the channels' log-gradients agree in linear light, as in
-Lin et al.'s radiometric calibration from one image, CVPR 2004). It gives one logit per
-family curve and one that the curve is tone-mapped.
+``--input-colorspace auto`` estimates the plate's inverse camera curve (code value ->
+display-linear light, toe and shoulder included) from the plate itself: the
+camera-response step of Liu et al. (CVPR 2020), which reads the image, its edges and its
+histogram. Here an MLP reads statistics of a proxy of :data:`PROXY_EDGE` pixels
+(:mod:`~hdr_plugin.models.camera_curve.statistics`): per-channel code histograms and slope
+profiles, and what the plate's shading edges say about the curve's log-slope (on shading,
+the channels' log-gradients agree in linear light: Lin et al., radiometric calibration
+from one image, CVPR 2004), and regresses the inverse curve at :data:`KNOTS` code values.
+It trains on random curves of several families (display encodings, Reinhard, log,
+S-curves, exponential, Uchimura and Lottes shoulders) and never on the families the test
+split holds out (:data:`hdr_plugin.crf.TEST_FAMILIES`).
 
-The decision is deliberately conservative, because a plate decoded with a slightly wrong
-display curve loses far more below the clip than any highlight model can win above it (an
-sRGB plate decoded as gamma 2.2 loses about 11 dB of PU21-PSNR): unless the classifier is
-more than :data:`TONE_MAPPED_CONFIDENCE` sure that the curve is tone-mapped (filmic,
-Reinhard, log and S-curves), the plate is taken as sRGB and decoded by OCIO, exactly as
-without ``auto``. Otherwise the inverse curve is the probability-weighted
-mean of the tone-mapped curves' inverses.
+The decision (:func:`decide`) keeps OCIO's exact decoding for display plates: an estimate
+near a display encoding decodes the plate as sRGB, or as BT.1886 when its values are on
+a 10-bit grid; anything else is decoded by the estimate.
 """
 
 from __future__ import annotations
@@ -28,27 +26,25 @@ from typing import Protocol
 import numpy as np
 
 from hdr_plugin.color import DEFAULT_INPUT_SPACE, ColorContext
-from hdr_plugin.crf import curve_names
 from hdr_plugin.errors import ModelError
 from hdr_plugin.models.camera_curve.decision import (
+    DISPLAY_DISTANCE,
+    KNOTS,
     PROXY_EDGE,
-    TONE_MAPPED_CONFIDENCE,
     CurveEstimate,
     decide,
-    is_display_curve,
 )
 from hdr_plugin.models.engine.registry import ModelSpec, register_model
 from hdr_plugin.models.engine.weights import WEIGHTS_ENV, weights_dir
 
 __all__ = [
+    "DISPLAY_DISTANCE",
+    "KNOTS",
     "NAME",
     "PROXY_EDGE",
-    "TONE_MAPPED_CONFIDENCE",
     "WEIGHTS_FILE",
     "CurveEstimate",
-    "curve_names",
     "decide",
-    "is_display_curve",
     "load_estimator",
     "require_weights",
 ]
@@ -74,7 +70,7 @@ class Estimator(Protocol):
 
     weights_hash: str | None
 
-    def probabilities(self, code: np.ndarray) -> tuple[np.ndarray, float]: ...
+    def inverse_at_knots(self, code: np.ndarray) -> np.ndarray: ...
 
     def estimate(self, code: np.ndarray) -> CurveEstimate: ...
 

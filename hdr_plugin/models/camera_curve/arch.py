@@ -1,4 +1,4 @@
-"""The camera-curve classifier: an MLP over statistics of the plate's codes and edges."""
+"""The camera-curve estimator: an MLP over statistics of the plate's codes and edges."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.color import ColorContext
-from hdr_plugin.crf import curve_names
+from hdr_plugin.crf import camera_curves, invert_curve
 from hdr_plugin.models.camera_curve.decision import (
+    KNOTS,
     PROXY_EDGE,
     CurveEstimate,
+    at_knots,
     decide,
-    inverse_curves,
+    display_inverses,
 )
 from hdr_plugin.models.camera_curve.statistics import (
     FEATURES,
@@ -24,54 +26,59 @@ from hdr_plugin.ocio_configs import BUNDLED_CONFIG
 
 
 class CurveNet(nn.Module):
-    """Display-encoded plate (N, 3, H, W) -> logits: whether tone-mapped, and which curve.
+    """Display-encoded plate (N, 3, H, W) -> its inverse curve at :data:`KNOTS` code values.
 
     An MLP over :func:`~hdr_plugin.models.camera_curve.statistics.plate_statistics`
     (histograms, slope and log-slope profiles, and how well each reference curve explains
-    the plate's shading edges).
+    the plate's shading edges) gives one positive increment of the inverse curve per knot
+    interval; their normalised cumulative sum is monotonic with g(0) = 0 and g(1) = 1 by
+    construction. Untrained, it returns the sRGB inverse.
 
     Args:
-        classes: number of family curves.
         width: width of the hidden layers.
         color: the config the reference curves' display encodings are sampled through
             (the bundled one when ``None``).
     """
 
-    def __init__(
-        self, classes: int = 58, width: int = 128, color: ColorContext | None = None
-    ) -> None:
+    def __init__(self, width: int = 256, color: ColorContext | None = None) -> None:
         super().__init__()
         color = color or ColorContext.resolve(BUNDLED_CONFIG)
         self.register_buffer("reference_inverses", reference_inverses(color), persistent=False)
         self.trunk = nn.Sequential(
             nn.Linear(FEATURES, width),
             nn.LeakyReLU(0.1),
-            nn.Dropout(0.3),
+            nn.Dropout(0.2),
             nn.Linear(width, width // 2),
             nn.LeakyReLU(0.1),
         )
-        self.curve = nn.Linear(width // 2, classes)
-        self.tone_mapped = nn.Linear(width // 2, 1)
+        self.increments = nn.Linear(width // 2, len(KNOTS) - 1)
+        srgb = at_knots(display_inverses(color)[0])
+        prior = np.log(np.expm1(np.maximum(np.diff(srgb), 1e-6) * (len(KNOTS) - 1)))
+        with torch.no_grad():
+            self.increments.weight.mul_(0.1)
+            self.increments.bias.copy_(torch.from_numpy(prior).float())
 
     def statistics(self, code: torch.Tensor) -> torch.Tensor:
         """(N, FEATURES): what the MLP reads (training computes them once per plate)."""
         return plate_statistics(code.float(), self.reference_inverses)
 
-    def classify(self, statistics: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(N, classes) curve logits and (N,) logit that the curve is tone-mapped."""
-        joined = self.trunk(statistics)
-        return self.curve(joined), self.tone_mapped(joined)[:, 0]
+    def curve(self, statistics: torch.Tensor) -> torch.Tensor:
+        """(N, len(KNOTS)) inverse curve at the knots, from plate statistics."""
+        steps = F.softplus(self.increments(self.trunk(statistics)).float()) + 1e-6
+        cumulative = torch.cumsum(steps, dim=1)
+        zero = torch.zeros_like(cumulative[:, :1])
+        return torch.cat([zero, cumulative / cumulative[:, -1:]], dim=1)
 
-    def forward(self, code: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(N, classes) curve logits and (N,) logit that the curve is tone-mapped."""
-        return self.classify(self.statistics(code))
+    def forward(self, code: torch.Tensor) -> torch.Tensor:
+        """(N, len(KNOTS)) inverse curve of each plate at the knots."""
+        return self.curve(self.statistics(code))
 
 
 def reference_inverses(color: ColorContext) -> torch.Tensor:
     """(len(REFERENCE_CURVES), SAMPLES) inverses of the curves the edge statistic tries."""
-    names = curve_names()
-    rows = [inverse_curves(color)[names.index(name)] for name in REFERENCE_CURVES]
-    return torch.from_numpy(np.stack(rows))
+    curves = camera_curves(color)
+    rows = [invert_curve(curves[name]) for name in REFERENCE_CURVES]
+    return torch.from_numpy(np.stack(rows).astype(np.float32))
 
 
 def proxy(code: np.ndarray) -> torch.Tensor:
@@ -95,11 +102,11 @@ def views(code: np.ndarray) -> list[torch.Tensor]:
 
 
 class CameraCurveEstimator:
-    """Loads the shipped :class:`CurveNet` and estimates the curve of display-encoded plates.
+    """Estimates the inverse curve of display-encoded plates with a trained :class:`CurveNet`.
 
     Args:
         net: a trained :class:`CurveNet`.
-        color: the node's OCIO config (the family's display encodings are sampled through it).
+        color: the node's OCIO config (the display encodings are sampled through it).
         weights_hash: hash of its weights file, for provenance.
         device: torch device to run on.
     """
@@ -118,18 +125,16 @@ class CameraCurveEstimator:
         self.device = device
 
     @torch.inference_mode()
-    def probabilities(self, code: np.ndarray) -> tuple[np.ndarray, float]:
-        """(classes,) curve probabilities and P(tone-mapped) for an (H, W, 3) plate.
+    def inverse_at_knots(self, code: np.ndarray) -> np.ndarray:
+        """(len(KNOTS),) the inverse curve of an (H, W, 3) plate.
 
-        From the mean logits of the whole plate, its mirror image and its four quarters:
-        a curve shows everywhere in the frame, while an edge pattern that mimics one (a
-        smooth sunset gradient, a saturated light) is usually in one part of it.
+        The mean of the estimates from the whole plate, its mirror image and its four
+        quarters: a curve shows everywhere in the frame, while an edge pattern that mimics
+        one (a smooth sunset gradient, a saturated light) is usually in one part of it.
         """
-        logits, tone = zip(*(self.net(view.to(self.device)) for view in views(code)), strict=True)
-        curves = torch.softmax(torch.cat(logits).float().mean(dim=0), dim=0)
-        tone_mapped = torch.sigmoid(torch.cat(tone).float().mean())
-        return curves.cpu().numpy().astype(np.float64), float(tone_mapped)
+        curves = torch.cat([self.net(view.to(self.device)) for view in views(code)])
+        return curves.float().mean(dim=0).cpu().numpy().astype(np.float64)
 
     def estimate(self, code: np.ndarray) -> CurveEstimate:
         """The decision for one plate (the render loop asks once per shot)."""
-        return decide(*self.probabilities(code), self.color)
+        return decide(self.inverse_at_knots(code), code, self.color)

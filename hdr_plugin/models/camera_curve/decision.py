@@ -1,4 +1,12 @@
-"""The classes of the camera-curve classifier and the decision ``auto`` makes from them."""
+"""What ``auto`` decides from the estimated inverse curve of a plate.
+
+The estimator regresses the plate's inverse curve g (code -> display-linear, g(0) = 0,
+g(1) = 1) at :data:`KNOTS` code values. A curve within :data:`DISPLAY_DISTANCE` of a display
+encoding is a display encoding, and then OCIO decodes the plate exactly: BT.1886 when the
+plate's values sit on a 10-bit grid (10-bit Rec.709 video and DPX are BT.1886 by
+convention), sRGB otherwise. Any other curve is tone-mapped, and the plate is decoded by
+the estimate itself.
+"""
 
 from __future__ import annotations
 
@@ -8,75 +16,23 @@ from functools import lru_cache
 import numpy as np
 
 from hdr_plugin.color import ColorContext
-from hdr_plugin.crf import SAMPLES, camera_curves, curve_names, invert_curve
+from hdr_plugin.crf import SAMPLES, camera_curves, invert_curve
 
-#: Short edge of the proxy the classifier sees, pixels.
+#: Short edge of the proxy the estimator sees, pixels.
 PROXY_EDGE = 192
-#: Probability that the curve is tone-mapped above which a plate is decoded by the estimate.
-#: Calibrated on the validation split (``scripts/calibrate_auto.py --views 30``) for the
-#: shipped weights: halfway between the highest P of any of 557 display plates there
-#: (0.9825; the sRGB 2 % / 8 % and 10-bit gamma 2.4 cameras on 167 views, and display
-#: encodings close to sRGB) and 1, because a display plate decoded by a tone-mapped inverse
-#: loses 15-20 dB while a missed filmic plate only keeps what OCIO's sRGB decoding gives.
-TONE_MAPPED_CONFIDENCE = 0.991
-#: Curves the classifier maps to plain sRGB: display encodings (power laws and the named
-#: OCIO encodings), which image statistics cannot tell apart reliably.
-DISPLAY_PREFIXES = ("gamma", "srgb", "bt1886")
-
-
-def inverse_curves(color: ColorContext) -> np.ndarray:
-    """(classes, :data:`~hdr_plugin.crf.SAMPLES`) inverse curves, code -> linear.
-
-    The classes are :func:`~hdr_plugin.crf.curve_names`; the display encodings among them
-    are sampled through ``color``'s config.
-    """
-    return _inverse_curves(color.config_path)
-
-
-@lru_cache(maxsize=4)
-def _inverse_curves(config_path: str) -> np.ndarray:
-    curves = camera_curves(ColorContext(config_path)).values()
-    inverses = np.stack([invert_curve(c) for c in curves]).astype(np.float32)
-    inverses.flags.writeable = False
-    return inverses
-
-
-def is_display_curve(name: str) -> bool:
-    """Whether a family curve is a display encoding (decoded as sRGB under ``auto``)."""
-    return name.startswith(DISPLAY_PREFIXES)
-
-
-def srgb_distances(color: ColorContext) -> np.ndarray:
-    """(classes,) how far each curve's inverse is from sRGB's: RMS of log2 ratio, codes 0.05-0.99.
-
-    1.0 means that decoding the plate as sRGB is off by a factor of 2 on average; an sRGB
-    plate decoded as BT.1886 is 0.54 away, a Hable W=8 delivery 0.68.
-    """
-    inverses = inverse_curves(color).astype(np.float64)
-    codes = np.linspace(0.0, 1.0, SAMPLES)
-    keep = (codes > 0.05) & (codes < 0.99)
-    log = np.log2(inverses[:, keep] + 1e-4)
-    srgb = log[curve_names().index("srgb")]
-    return np.sqrt(np.mean((log - srgb) ** 2, axis=1))
-
-
-#: What the tone-mapped logit learns: a display encoding within this distance of sRGB is
-#: "keep sRGB" (0), a tone-mapped curve beyond it "decode by the estimate" (1)
-#: (:func:`srgb_distances`); curves on the wrong side (a tone-mapped curve that is nearly
-#: sRGB, an unusual gamma far from it) teach the curve head only, as either decision
-#: costs little for the first and neither class fits the second.
-DISPLAY_DISTANCE, TONE_MAPPED_DISTANCE = 0.6, 0.5
-
-
-def tone_mapped_targets(color: ColorContext) -> np.ndarray:
-    """(classes,) 1 tone-mapped, 0 display, NaN neither (see :data:`DISPLAY_DISTANCE`)."""
-    distance = srgb_distances(color)
-    display = np.array([is_display_curve(n) for n in curve_names()])
-    return np.where(
-        display & (distance < DISPLAY_DISTANCE),
-        0.0,
-        np.where(~display & (distance > TONE_MAPPED_DISTANCE), 1.0, np.nan),
-    )
+#: Code values at which the inverse curve is estimated: denser towards white, where
+#: shoulders differ most.
+KNOTS = 1.0 - np.linspace(1.0, 0.0, 41) ** 1.5
+#: Display encodings the decision snaps to, and where distances are measured.
+DISPLAY_ENCODINGS = ("srgb", "gamma22", "bt1886")
+DISTANCE_CODES = (0.05, 0.99)
+#: RMS log2 distance from the nearest display encoding below which a plate is decoded as
+#: a display encoding. Calibrated on the validation split for the shipped weights
+#: (``scripts/calibrate_auto.py --views 6``): just above the largest distance of any of 141
+#: validation plates of the display cameras (0.473), because a display plate decoded by a
+#: tone-mapped estimate loses many dB below the clip; 68 % of validation plates of the
+#: tone-mapped training families lie beyond it.
+DISPLAY_DISTANCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -84,36 +40,74 @@ class CurveEstimate:
     """What ``auto`` decided for a plate.
 
     Attributes:
-        name: ``srgb`` (decode with OCIO) or a description of the estimated curve.
-        tone_mapped: the classifier's probability that the curve is tone-mapped.
-        inverse: (:data:`~hdr_plugin.crf.SAMPLES`,) code -> display-linear, or
-            ``None`` when the plate is decoded as sRGB by OCIO.
+        name: the OCIO colourspace decoding the plate (``srgb``, ``bt1886``), or
+            ``estimated`` for a tone-mapped curve decoded by the estimate.
+        tone_mapped: confidence that the curve is tone-mapped, in [0, 1] (0.5 at the
+            decision's distance).
+        distance: RMS log2 distance of the estimate from the nearest display encoding.
+        inverse: (:data:`~hdr_plugin.crf.SAMPLES`,) code -> display-linear, or ``None``
+            when OCIO decodes the plate.
     """
 
     name: str
     tone_mapped: float
+    distance: float
     inverse: np.ndarray | None = None
 
     def linearise(self, code: np.ndarray) -> np.ndarray:
         """(H, W, 3) code values in [0, 1] -> display-linear Rec.709 through the estimate."""
         if self.inverse is None:
-            raise ValueError("an sRGB estimate is decoded by OCIO, not by a curve")
+            raise ValueError("a display estimate is decoded by OCIO, not by a curve")
         grid = np.linspace(0.0, 1.0, SAMPLES, dtype=np.float32)
         return np.interp(np.clip(code, 0.0, 1.0), grid, self.inverse).astype(np.float32)
 
 
-def decide(probabilities: np.ndarray, tone_mapped: float, color: ColorContext) -> CurveEstimate:
-    """Turn curve probabilities (classes,) and P(tone-mapped) into a :class:`CurveEstimate`.
+def display_inverses(color: ColorContext) -> np.ndarray:
+    """(len(DISPLAY_ENCODINGS), SAMPLES) inverses of the display encodings, through OCIO."""
+    return _display_inverses(color.config_path)
 
-    ``color`` is the config the family's display encodings are sampled through.
-    """
-    names = curve_names()
-    tone = np.array([not is_display_curve(n) for n in names])
-    if tone_mapped <= TONE_MAPPED_CONFIDENCE:
-        return CurveEstimate("srgb", tone_mapped)
-    weights = np.where(tone, probabilities, 0.0)
-    weights = weights / weights.sum()
-    inverse = (weights[:, None] * inverse_curves(color)).sum(axis=0).astype(np.float32)
-    top = np.argsort(weights)[::-1][:3]
-    name = "mixture of " + ", ".join(f"{names[i]} ({weights[i]:.2f})" for i in top)
-    return CurveEstimate(name, tone_mapped, inverse)
+
+@lru_cache(maxsize=4)
+def _display_inverses(config_path: str) -> np.ndarray:
+    curves = camera_curves(ColorContext(config_path))
+    inverses = np.stack([invert_curve(curves[name]) for name in DISPLAY_ENCODINGS])
+    inverses.flags.writeable = False
+    return inverses
+
+
+def at_knots(inverse: np.ndarray) -> np.ndarray:
+    """A (..., SAMPLES) inverse curve sampled at :data:`KNOTS`."""
+    grid = np.linspace(0.0, 1.0, inverse.shape[-1])
+    return np.apply_along_axis(lambda row: np.interp(KNOTS, grid, row), -1, inverse)
+
+
+def display_distance(inverse_at_knots: np.ndarray, color: ColorContext) -> float:
+    """RMS log2 distance of an inverse curve (at :data:`KNOTS`) from the nearest display one."""
+    keep = (KNOTS > DISTANCE_CODES[0]) & (KNOTS < DISTANCE_CODES[1])
+    log = np.log2(np.maximum(inverse_at_knots[keep], 1e-4))
+    displays = np.log2(np.maximum(at_knots(display_inverses(color))[:, keep], 1e-4))
+    return float(np.sqrt(np.mean((displays - log) ** 2, axis=1)).min())
+
+
+def ten_bit(code: np.ndarray) -> bool:
+    """Whether a plate's values sit on a 10-bit grid and not on an 8-bit one."""
+    values = np.unique(np.clip(code, 0.0, 1.0).ravel()[:: max(1, code.size // 20000)])
+    inner = values[(values > 0.0) & (values < 1.0)]
+    if inner.size < 16:
+        return False
+
+    def on_grid(levels: int) -> float:
+        return float(np.mean(np.abs(inner * levels - np.round(inner * levels)) < 1e-3))
+
+    return on_grid(1023) > 0.95 and on_grid(255) < 0.5
+
+
+def decide(inverse_at_knots: np.ndarray, code: np.ndarray, color: ColorContext) -> CurveEstimate:
+    """Turn an estimated inverse curve into a :class:`CurveEstimate` for the plate ``code``."""
+    distance = display_distance(inverse_at_knots, color)
+    confidence = float(1.0 / (1.0 + np.exp(-(distance - DISPLAY_DISTANCE) / 0.03)))
+    if distance < DISPLAY_DISTANCE:
+        return CurveEstimate("bt1886" if ten_bit(code) else "srgb", confidence, distance)
+    grid = np.linspace(0.0, 1.0, SAMPLES)
+    inverse = np.interp(grid, KNOTS, np.maximum.accumulate(inverse_at_knots))
+    return CurveEstimate("estimated", confidence, distance, inverse.astype(np.float32))

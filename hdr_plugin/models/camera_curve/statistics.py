@@ -33,25 +33,26 @@ PAIRS = ((0, 1), (2, 1), (0, 2))
 MIN_LOG_GRADIENT = 0.03
 MIN_COSINE = 0.9
 #: Curves the plate is decoded with by :func:`shading_inconsistency` (the first is sRGB,
-#: the reference the others are compared against): display gammas, and filmic, Reinhard,
-#: log and S-curves of the family (:func:`hdr_plugin.crf.camera_curves`).
+#: the reference the others are compared against): display gammas, and Reinhard, log and
+#: S-curves of :func:`hdr_plugin.crf.camera_curves`. None is of a family the test split
+#: holds out (:data:`hdr_plugin.crf.TEST_FAMILIES`).
 REFERENCE_CURVES = (
     "srgb",
     "gamma 1.0",
     "gamma 1.5",
     "gamma 2.4",
     "gamma 3.0",
-    "hable W=2",
-    "hable W=4",
-    "hable W=8",
-    "hable W=16",
-    "hable W=32",
+    "reinhard W=2",
     "reinhard W=4",
     "reinhard W=8",
     "reinhard W=16",
+    "reinhard W=32",
+    "log a=2",
     "log a=13.2",
     "log a=86.6",
+    "log a=570",
     "s-curve k=6 gamma=2.2",
+    "s-curve k=10 gamma=2.2",
 )
 #: Length of a row of :func:`plate_statistics`.
 FEATURES = 6 * HISTOGRAM_BINS + 2 * LEVELS + len(REFERENCE_CURVES)
