@@ -71,22 +71,34 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hdr-ocio")
 
 
-def _apply(cpu: ocio.CPUProcessor, rgb: np.ndarray) -> np.ndarray:
+def apply_processor(cpu: ocio.CPUProcessor, rgb: np.ndarray) -> np.ndarray:
     """``rgb`` (..., 3) through ``cpu``: a new float32 array, or ``rgb`` for a no-op."""
     if rgb.shape[-1] != 3:
         raise ColorError(f"expected RGB values (..., 3), got shape {rgb.shape}")
     if cpu.isNoOp():
         return np.ascontiguousarray(rgb, dtype=np.float32)
     out = np.array(rgb, dtype=np.float32, order="C", copy=True)
-    pixels = out.reshape(-1, 3)
+    # Rows of an image (OCIO converts a long single row several times slower).
+    image = out if out.ndim == 3 else out.reshape(1, -1, 3)
     threads = _threads()
-    if len(pixels) >= PARALLEL_PIXELS and threads > 1:
-        # A CPU processor is immutable once built, so threads may share it; each band is a
-        # contiguous view that OCIO converts in place.
-        list(_pool(threads).map(cpu.applyRGB, np.array_split(pixels, threads)))
-    elif pixels.size:
-        cpu.applyRGB(pixels)
+    if image.shape[0] * image.shape[1] >= PARALLEL_PIXELS and threads > 1 and len(image) > 1:
+        # A CPU processor is immutable once built, so threads may share it; each band of
+        # rows is a contiguous view that OCIO converts in place.
+        bands = np.array_split(image, min(threads, len(image)))
+        list(_pool(threads).map(lambda band: _apply_rows(cpu, band), bands))
+    elif image.size:
+        _apply_rows(cpu, image)
     return out
+
+
+def _apply_rows(cpu: ocio.CPUProcessor, rows: np.ndarray) -> None:
+    """Convert contiguous (H, W, 3) float32 ``rows`` in place.
+
+    Through a packed image description: OCIO then runs its vectorised path over the
+    buffer, about 3x faster than ``applyRGB`` on a NumPy array.
+    """
+    height, width = rows.shape[:2]
+    cpu.apply(ocio.PackedImageDesc(rows, width, height, 3))
 
 
 def resolve_config_path(explicit: str | os.PathLike[str] | None = None) -> str:
@@ -189,7 +201,7 @@ class ColorContext:
             when the conversion is an identity and ``rgb`` is already float32 and
             C-contiguous (callers must not modify the result in place).
         """
-        return _apply(self.processor(src, dst), rgb)
+        return apply_processor(self.processor(src, dst), rgb)
 
     def views(self) -> tuple[str, ...]:
         """Every ``"DISPLAY/VIEW"`` pair of the config, displays in config order."""
@@ -241,7 +253,7 @@ class ColorContext:
             except ocio.Exception as exc:
                 raise ColorError(f"OCIO cannot apply view {view!r}: {exc}") from exc
             self._processors[key] = cpu
-        return _apply(cpu, rgb)
+        return apply_processor(cpu, rgb)
 
     def chromaticities(self, name: str) -> tuple[float, ...] | None:
         """OpenEXR ``chromaticities`` (Rx Ry Gx Gy Bx By Wx Wy) of a colourspace.

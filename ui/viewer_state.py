@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import PyOpenColorIO as ocio
 
-from hdr_plugin.color import WORKING_SPACE, ColorContext
+from hdr_plugin.color import WORKING_SPACE, ColorContext, apply_processor
 from hdr_plugin.constants import LUMA_REC2020
 
 #: False-colour stops relative to 18 % grey: (upper bound in stops, RGB colour).
@@ -80,8 +80,8 @@ def _display_processor(color: ColorContext, state: ViewerState, source: str):
 
 def to_display(rgb: np.ndarray, color: ColorContext, state: ViewerState, source: str) -> np.ndarray:
     """Scene values in ``source`` -> display code values in [0, 1] (exposure, view, gamma)."""
-    out = np.ascontiguousarray(rgb * np.float32(2.0**state.exposure), dtype=np.float32)
-    _display_processor(color, state, source).applyRGB(out.reshape(-1, 3))
+    scaled = rgb * np.float32(2.0**state.exposure)
+    out = apply_processor(_display_processor(color, state, source), scaled)
     if state.gamma != 1.0:
         out = np.power(np.clip(out, 0.0, None), 1.0 / state.gamma)
     return out
