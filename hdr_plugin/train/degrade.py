@@ -71,25 +71,19 @@ class Pipeline:
 #: gamma 2.4 (BT.1886) camera, and three tone-mapped renders whose curve has no OCIO name
 #: (a user names them sRGB): a Hable filmic shoulder, a Möbius shoulder (random white point
 #: and knee per view) then sRGB, and the ACES 2.0 SDR view transform.
+def _camera(**fields) -> Pipeline:
+    """An evaluation camera: its fields fixed, no noise and no JPEG."""
+    return Pipeline(noise=0.0, jpeg=0.0, **fields)
+
+
 EVALUATION_PIPELINES = {
-    "srgb-2": Pipeline(curve="srgb", clipped_fraction=0.02, bits=8, noise=0.0, jpeg=0.0),
-    "srgb-8": Pipeline(curve="srgb", clipped_fraction=0.08, bits=8, noise=0.0, jpeg=0.0),
-    "gamma24": Pipeline(
-        curve="bt1886",
-        clipped_fraction=0.05,
-        bits=10,
-        noise=0.0,
-        jpeg=0.0,
-        plate_colorspace="bt1886",
-    ),
-    "filmic": Pipeline(curve="hable W=8", clipped_fraction=0.05, bits=8, noise=0.0, jpeg=0.0),
-    "mobius": Pipeline(family="mobius", clipped_fraction=0.05, bits=8, noise=0.0, jpeg=0.0),
-    "aces-view": Pipeline(
-        view="sRGB - Display/ACES 2.0 - SDR 100 nits (Rec.709)",
-        clipped_fraction=0.02,
-        bits=8,
-        noise=0.0,
-        jpeg=0.0,
+    "srgb-2": _camera(curve="srgb", clipped_fraction=0.02, bits=8),
+    "srgb-8": _camera(curve="srgb", clipped_fraction=0.08, bits=8),
+    "gamma24": _camera(curve="bt1886", clipped_fraction=0.05, bits=10, plate_colorspace="bt1886"),
+    "filmic": _camera(curve="hable W=8", clipped_fraction=0.05, bits=8),
+    "mobius": _camera(family="mobius", clipped_fraction=0.05, bits=8),
+    "aces-view": _camera(
+        view="sRGB - Display/ACES 2.0 - SDR 100 nits (Rec.709)", clipped_fraction=0.02, bits=8
     ),
 }
 #: The curve family of each evaluation camera; tone-mapped ones are held out of the
