@@ -104,7 +104,7 @@ def plan(
         max_pixels: largest frame read, pixels (default: each shot's own).
     """
     config = resolve_config_path(ocio_config)
-    wanted = set(parse_frames(frames)) if frames else None
+    wanted = set(parse_frames(frames)) if frames is not None else None
     tasks = []
     for shot in shots:
         try:

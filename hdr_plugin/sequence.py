@@ -36,11 +36,17 @@ def has_padding(pattern: str) -> bool:
 def parse_frames(frames: str) -> list[int]:
     """Parse a frame range such as ``1001-1100x2`` into sorted unique frame numbers.
 
+    Items are separated by commas or, as in Nuke's frame ranges, spaces (``1001 1005``,
+    ``1001-1010 1020``); spaces around ``-``, ``x`` and ``:`` join a range's parts.
+
     Raises:
-        ConfigError: the text is not a frame range.
+        ConfigError: the text is empty or not a frame range.
     """
+    if not frames.strip():
+        raise ConfigError("frame range is empty (examples: 1001-1100, 1001-1100x2, 1,5,9-12)")
+    joined = re.sub(r"\s*([-x:])\s*", r"\1", frames.strip())
     try:
-        frame_set = fileseq.FrameSet(frames.replace(" ", ""))
+        frame_set = fileseq.FrameSet(",".join(re.split(r"[\s,]+", joined)))
     except (fileseq.ParseException, ValueError) as exc:
         raise ConfigError(
             f"frame range {frames!r} is not valid (examples: 1001-1100, 1001-1100x2, 1,5,9-12)"
@@ -109,8 +115,8 @@ def expand_input(pattern: str, frames: str | None = None) -> list[FrameFile]:
         PlateError: no file matches, or frames are missing (the message lists them).
     """
     if not has_padding(pattern):
-        if frames:
-            raise ConfigError(f"--frames {frames} given, but {pattern} is a single image")
+        if frames is not None:
+            raise ConfigError(f"--frames {frames!r} given, but {pattern} is a single image")
         if not os.path.isfile(pattern):
             raise PlateError(f"{pattern}: file not found")
         return [FrameFile(None, pattern)]
@@ -118,12 +124,12 @@ def expand_input(pattern: str, frames: str | None = None) -> list[FrameFile]:
     sequence = _sequence(pattern)
     template = pattern if sequence.frameSet() is None else _strip_range(sequence)
     wanted: list[int] = []
-    if frames:
+    if frames is not None:
         wanted = parse_frames(frames)
     elif sequence.frameSet() is not None:
         wanted = sorted(int(f) for f in sequence.frameSet())
     present = _frames_on_disk(template)
-    if not frames and sequence.frameSet() is None:
+    if frames is None and sequence.frameSet() is None:
         if not present:
             raise PlateError(f"{pattern}: no frames found on disk")
         wanted = list(range(min(present), max(present) + 1))

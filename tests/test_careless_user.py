@@ -333,3 +333,22 @@ def test_viewer_on_a_shot_shows_and_renders_only_its_frames(tmp_path, plate_sequ
     result = controller.render_sequence(tmp_path / "out" / "v.####.exr")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["v.1003.exr", "v.1004.exr"]
     assert len(result.outputs) == 2
+
+
+# --- frame ranges as a Nuke user types them ---------------------------------------------
+
+
+def test_a_space_separated_frame_list_renders_those_frames(capsys, tmp_path, plate_sequence):
+    out = tmp_path / "out" / "shot.####.exr"
+    code, _, err = run(
+        capsys, "render", plate_sequence, "-o", out, "-f", "1001 1005", "-m", "linear"
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in out.parent.iterdir()) == ["shot.1001.exr", "shot.1005.exr"]
+
+
+def test_an_empty_frame_range_is_refused_not_read_as_every_frame(capsys, tmp_path, plate_sequence):
+    out = tmp_path / "out" / "shot.####.exr"
+    code, _, err = run(capsys, "render", plate_sequence, "-o", out, "-f", "", "-m", "linear")
+    one_line_error(code, err, "frame range is empty")
+    assert not out.parent.exists()
