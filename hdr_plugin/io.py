@@ -109,13 +109,24 @@ class Image:
 
     @property
     def rgb(self) -> np.ndarray:
-        """(H, W, 3) colour channels; grey images are repeated into R, G, B."""
-        colour = [i for i, name in enumerate(self._short_names) if name != "A"]
-        if colour[:3] == [0, 1, 2]:
+        """(H, W, 3) colour channels; grey images (``Y``) are repeated into R, G, B.
+
+        Raises:
+            PlateError: the image has neither R, G and B nor Y (a depth or data pass),
+                naming its channels.
+        """
+        names = self._short_names
+        colour = [names.index(c) for c in "RGB" if c in names]
+        if colour == [0, 1, 2]:
             return self.pixels[..., :3]
-        if len(colour) >= 3:
-            return self.pixels[..., colour[:3]]
-        return np.repeat(self.pixels[..., colour[:1]], 3, axis=-1)
+        if len(colour) == 3:
+            return self.pixels[..., colour]
+        if "Y" in names:
+            return np.repeat(self.pixels[..., names.index("Y") : names.index("Y") + 1], 3, -1)
+        raise PlateError(
+            f"{self.path}: no colour channels (R, G, B or Y) to read as a plate; it has "
+            f"{', '.join(self.channels)}"
+        )
 
     @property
     def straight_rgb(self) -> np.ndarray:
@@ -191,6 +202,8 @@ def read_image(
             raise PlateError(f"{where}: cannot read: {_oiio_error()}")
         try:
             spec = image_input.spec()
+            if spec.deep:
+                raise PlateError(f"{where}: a deep image; flatten it first (oiiotool --flatten)")
             if spec.width * spec.height > max_pixels:
                 raise PlateError(
                     f"{where}: {spec.width}x{spec.height} is {spec.width * spec.height / 2**20:.0f}"

@@ -12,6 +12,7 @@ import threading
 import time
 
 import numpy as np
+import OpenImageIO as oiio
 import pytest
 
 from hdr_plugin.cli import main
@@ -352,3 +353,25 @@ def test_an_empty_frame_range_is_refused_not_read_as_every_frame(capsys, tmp_pat
     code, _, err = run(capsys, "render", plate_sequence, "-o", out, "-f", "", "-m", "linear")
     one_line_error(code, err, "frame range is empty")
     assert not out.parent.exists()
+
+
+# --- files that are images but not plates ----------------------------------------------
+
+
+def test_an_exr_without_colour_channels_is_refused_naming_them(capsys, tmp_path):
+    spec = oiio.ImageSpec(16, 16, 1, oiio.FLOAT)
+    spec.channelnames = ("depth.Z",)
+    assert oiio.ImageBuf(spec).write(str(tmp_path / "depth.exr"))
+    code, _, err = run(capsys, "render", tmp_path / "depth.exr", "-o", tmp_path / "o.exr")
+    one_line_error(code, err, "depth.exr", "no colour channels", "depth.Z")
+    assert not (tmp_path / "o.exr").exists()
+
+
+def test_a_deep_exr_is_refused_not_read_as_flat(capsys, tmp_path):
+    spec = oiio.ImageSpec(16, 16, 4, oiio.FLOAT)
+    spec.channelnames = ("R", "G", "B", "A")
+    spec.deep = True
+    assert oiio.ImageBuf(spec).write(str(tmp_path / "deep.exr"))
+    code, _, err = run(capsys, "render", tmp_path / "deep.exr", "-o", tmp_path / "o.exr")
+    one_line_error(code, err, "deep.exr", "deep image", "flatten")
+    assert not (tmp_path / "o.exr").exists()
