@@ -92,6 +92,19 @@ def _camera_curves(config_path: str) -> tuple[tuple[str, np.ndarray], ...]:
     return tuple(curves)
 
 
+def inverse_curves(color: ColorContext, names: tuple[str, ...]) -> np.ndarray:
+    """(len(names), SAMPLES) inverses (code -> linear) of named curves of the family."""
+    return _inverse_curves(color.config_path, tuple(names))
+
+
+@lru_cache(maxsize=8)
+def _inverse_curves(config_path: str, names: tuple[str, ...]) -> np.ndarray:
+    curves = camera_curves(ColorContext(config_path))
+    inverses = np.stack([invert_curve(curves[name]) for name in names]).astype(np.float32)
+    inverses.flags.writeable = False
+    return inverses
+
+
 # --- Random curves by family (the ``auto`` estimator's training and test cameras) ---------
 
 #: Families the test split holds out: the curve estimator never trains or calibrates on

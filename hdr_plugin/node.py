@@ -396,9 +396,7 @@ class ReconstructNode:
 
         def decode(encoding: str) -> np.ndarray:
             if encoding not in cache:
-                # fmax/fmin clamp and turn NaN into 0 in two passes (clip keeps NaN).
-                encoded = np.fmax(self.color.convert(rgb, source_space, encoding), 0.0)
-                cache[encoding] = np.fmin(encoded, 1.0, out=encoded)
+                cache[encoding] = _code_values(self.color.convert(rgb, source_space, encoding))
             return cache[encoding]
 
         return decode
@@ -467,8 +465,12 @@ def _display_encoding(view: str) -> str:
 
 
 def _code_values(rgb: np.ndarray) -> np.ndarray:
-    """A plate's pixel values as display code values in [0, 1] (for ``auto``)."""
-    return np.nan_to_num(np.clip(rgb, 0.0, 1.0), nan=0.0).astype(np.float32, copy=False)
+    """Values clamped to [0, 1] as float32, NaN as 0 and +Inf as 1.
+
+    ``fmax``/``fmin`` ignore NaN, so two passes clamp and clean (``clip`` keeps NaN).
+    """
+    clamped = np.fmax(rgb, np.float32(0.0), dtype=np.float32)
+    return np.fmin(clamped, np.float32(1.0), out=clamped)
 
 
 def load_curve_estimator(color: ColorContext):

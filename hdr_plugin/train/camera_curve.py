@@ -29,7 +29,7 @@ from hdr_plugin.crf import DISPLAY_FAMILY, curve_families
 from hdr_plugin.io import atomic_write
 from hdr_plugin.models.camera_curve import KNOTS, NAME, SPEC, WEIGHTS_FILE
 from hdr_plugin.models.camera_curve.arch import CameraCurveEstimator, proxy
-from hdr_plugin.models.camera_curve.decision import at_knots, decide, display_distance
+from hdr_plugin.models.camera_curve.decision import at_knots, decide
 from hdr_plugin.models.engine.weights import save_weights
 from hdr_plugin.train.data import load_hdr, random_view
 from hdr_plugin.train.degrade import Pipeline, synthesize
@@ -170,14 +170,13 @@ class CameraCurveTrainer(Trainer):
                 weights = knot_weights(pair.sdr)
                 error = np.abs(np.log2(estimate + CURVE_FLOOR) - np.log2(truth + CURVE_FLOOR))
                 errors.append(float((error * weights).sum() / weights.sum()))
-                distance = display_distance(estimate, self.color)
-                decided_display = decide(estimate, pair.sdr, self.color).inverse is None
+                decision = decide(estimate, pair.sdr, self.color)
                 if family == DISPLAY_FAMILY:
-                    kept.append(decided_display)
-                    display_d.append(distance)
+                    kept.append(decision.inverse is None)
+                    display_d.append(decision.distance)
                 else:
-                    taken.append(not decided_display)
-                    tone_d.append(distance)
+                    taken.append(decision.inverse is not None)
+                    tone_d.append(decision.distance)
 
         def mean(values: list) -> float:
             return float(np.mean(values)) if values else float("nan")

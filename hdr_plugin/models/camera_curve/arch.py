@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.color import ColorContext
-from hdr_plugin.crf import camera_curves, invert_curve
+from hdr_plugin.crf import inverse_curves
 from hdr_plugin.models.camera_curve.decision import (
     KNOTS,
     PROXY_EDGE,
@@ -76,9 +76,7 @@ class CurveNet(nn.Module):
 
 def reference_inverses(color: ColorContext) -> torch.Tensor:
     """(len(REFERENCE_CURVES), SAMPLES) inverses of the curves the edge statistic tries."""
-    curves = camera_curves(color)
-    rows = [invert_curve(curves[name]) for name in REFERENCE_CURVES]
-    return torch.from_numpy(np.stack(rows).astype(np.float32))
+    return torch.from_numpy(inverse_curves(color, REFERENCE_CURVES).copy())
 
 
 def proxy(code: np.ndarray) -> torch.Tensor:

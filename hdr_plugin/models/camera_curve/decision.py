@@ -11,20 +11,18 @@ the estimate itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from hdr_plugin.color import ColorContext
-from hdr_plugin.crf import SAMPLES, camera_curves, invert_curve
+from hdr_plugin.crf import DISPLAY_ENCODINGS, SAMPLES, inverse_curves
 
 #: Short edge of the proxy the estimator sees, pixels.
 PROXY_EDGE = 192
 #: Code values at which the inverse curve is estimated: denser towards white, where
 #: shoulders differ most.
 KNOTS = 1.0 - np.linspace(1.0, 0.0, 41) ** 1.5
-#: Display encodings the decision snaps to, and where distances are measured.
-DISPLAY_ENCODINGS = ("srgb", "gamma22", "bt1886")
+#: Codes over which distances from the display encodings (``crf.DISPLAY_ENCODINGS``) count.
 DISTANCE_CODES = (0.05, 0.99)
 #: RMS log2 distance from the nearest display encoding below which a plate is decoded as
 #: a display encoding. Calibrated on the validation split for the shipped weights
@@ -64,15 +62,7 @@ class CurveEstimate:
 
 def display_inverses(color: ColorContext) -> np.ndarray:
     """(len(DISPLAY_ENCODINGS), SAMPLES) inverses of the display encodings, through OCIO."""
-    return _display_inverses(color.config_path)
-
-
-@lru_cache(maxsize=4)
-def _display_inverses(config_path: str) -> np.ndarray:
-    curves = camera_curves(ColorContext(config_path))
-    inverses = np.stack([invert_curve(curves[name]) for name in DISPLAY_ENCODINGS])
-    inverses.flags.writeable = False
-    return inverses
+    return inverse_curves(color, DISPLAY_ENCODINGS)
 
 
 def at_knots(inverse: np.ndarray) -> np.ndarray:

@@ -138,10 +138,13 @@ class HighlightUNet(nn.Module):
         # int(round()) rather than round(): TorchScript's round returns a float.
         return [max(1, int(round(height * scale))), max(1, int(round(width * scale)))]  # noqa: RUF046
 
-    def log_gains(self, linear: torch.Tensor) -> torch.Tensor:
-        """(N, 3, h, w) log gains >= 0 on the proxy of ``linear`` (N, 3, H, W), feathered."""
+    def log_gains(self, linear: torch.Tensor, clipped: torch.Tensor) -> torch.Tensor:
+        """(N, 3, h, w) log gains >= 0 on the proxy of ``linear`` (N, 3, H, W), feathered.
+
+        ``clipped`` is ``linear >= clip_linear`` (the caller has it already).
+        """
         size = self.proxy_size(linear.shape[2], linear.shape[3])
-        share = (linear >= self.clip_linear).to(linear.dtype)
+        share = clipped.to(linear.dtype)
         if size[0] != linear.shape[2] or size[1] != linear.shape[3]:
             linear = F.interpolate(
                 linear, size=size, mode="bilinear", align_corners=False, antialias=True
@@ -186,7 +189,7 @@ class HighlightUNet(nn.Module):
         clipped = linear >= self.clip_linear
         if not bool(clipped.any()):
             return linear
-        gains = self.log_gains(linear)
+        gains = self.log_gains(linear, clipped)
         # Only clipped channels change: sample the proxy's gains (bilinearly, as
         # F.interpolate would) at those pixels alone, not over the whole frame.
         where = clipped.nonzero()
