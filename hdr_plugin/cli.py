@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -402,6 +403,32 @@ def view_command(
     finally:  # a host that called us in-process keeps no stray window
         window.close()
     click.echo(f"wrote {os.path.abspath(screenshot)}")
+
+
+@cli.command("install-krita")
+@click.option(
+    "--resources",
+    type=click.Path(file_okay=False),
+    help="Krita's resource folder (default: this platform's, e.g. ~/.local/share/krita).",
+)
+@click.option(
+    "--kritarc",
+    type=click.Path(dir_okay=False),
+    help="Krita's settings file to enable the plugin in (default: this platform's).",
+)
+def install_krita_command(resources: str | None, kritarc: str | None) -> None:
+    """Install the HDR Reconstruct plugin into Krita, running this environment's hdr_plugin."""
+    from hdr_plugin.host_adapters.krita.install import install_krita
+
+    installed = install_krita(
+        Path(resources) if resources else None, Path(kritarc) if kritarc else None
+    )
+    click.echo(f"installed {installed.package} (+ {installed.desktop.name})")
+    if installed.kritarc is not None:
+        click.echo(
+            f"enabled in {installed.kritarc}; restart Krita, then Tools > Scripts > "
+            "HDR Reconstruct..."
+        )
 
 
 @cli.command("models")

@@ -38,6 +38,8 @@ def workdir(tmp_path_factory):
 @pytest.mark.parametrize("command", COMMANDS)
 def test_readme_command_runs(command, workdir, monkeypatch, capsys, qapp):
     monkeypatch.chdir(workdir)
+    monkeypatch.setenv("XDG_DATA_HOME", str(workdir / "data"))  # install-krita's default
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(workdir / "config"))
     code = main(shlex.split(command)[1:])
     captured = capsys.readouterr()
     assert code == 0, f"{command}\n{captured.err[-2000:]}"
