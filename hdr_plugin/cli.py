@@ -18,7 +18,14 @@ import click
 from hdr_plugin import __version__
 from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
-from hdr_plugin.io import DEFAULT_MAX_PIXELS, EXR_COMPRESSIONS, MAX_PIXELS_ENV, PIXEL_TYPES
+from hdr_plugin.io import (
+    DEFAULT_MAX_PIXELS,
+    EXR_COMPRESSIONS,
+    MAX_PIXELS_ENV,
+    PIXEL_TYPES,
+    atomic_write,
+    check_not_an_input,
+)
 from hdr_plugin.models import DEFAULT_MODEL, create_model, has_weights, list_models
 from hdr_plugin.node import (
     ReconstructNode,
@@ -221,7 +228,6 @@ def evaluate_command(
     """Score models on the test split: PU21-PSNR (whole, clipped), log-PSNR, PU21-SSIM."""
     import json
 
-    from hdr_plugin.io import atomic_write
     from hdr_plugin.train.evaluate import evaluate, format_table
     from hdr_plugin.train.trainer import data_folder
 
@@ -355,54 +361,136 @@ def publish_command(
 @click.option(
     "-m", "--model", help=f"Model (default: the shot's, else {DEFAULT_MODEL}); overrides the shot."
 )
+@click.option("--shot", help="Shot to open from a shot config (default: the first).")
+@click.option("--compare", metavar="MODEL", help="Show MODEL's reconstruction as side A (A/B).")
+@click.option("--frame", "frame_number", type=int, help="Frame number shown (default: the first).")
 @click.option(
-    "--screenshot", type=click.Path(dir_okay=False), help="Save the window to PNG and exit."
+    "--wipe",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.5,
+    show_default=True,
+    help="A/B split: 0 = all reconstruction (B), 1 = all plate (A).",
+)
+@click.option(
+    "--exposure", type=float, default=0.0, show_default=True, help="Stops, before the view."
+)
+@click.option("--display", help="OCIO display (default: sRGB - Display).")
+@click.option("--view", "view_name", help="OCIO view (default: ACES 2.0 - SDR 100 nits (Rec.709)).")
+@click.option(
+    "--plate-in-view", is_flag=True, help="Show the plate through the view, not as delivered."
 )
 @click.option("--mask-overlay", is_flag=True, help="Start with the highlight-mask overlay on.")
-@click.option("--shot", help="Shot to open from a shot config (default: the first).")
+@click.option(
+    "--screenshot",
+    type=click.Path(dir_okay=False),
+    help="Write a review still (labels, the frame at its resolution, the scope) and exit.",
+)
+@click.option(
+    "--contact-sheet",
+    type=click.Path(dir_okay=False),
+    help="Write a labelled contact sheet of the plate's frames (PNG) and exit.",
+)
+@click.option(
+    "--every",
+    type=click.IntRange(min=1),
+    help="Contact sheet: every Nth frame (default: at most 12 frames).",
+)
 @click.pass_context
 def view_command(
     ctx: click.Context,
     path: str,
     model: str | None,
-    screenshot: str | None,
-    mask_overlay: bool,
     shot: str | None,
+    compare: str | None,
+    frame_number: int | None,
+    wipe: float,
+    exposure: float,
+    display: str | None,
+    view_name: str | None,
+    plate_in_view: bool,
+    mask_overlay: bool,
+    screenshot: str | None,
+    contact_sheet: str | None,
+    every: int | None,
 ) -> None:
-    """Open a plate, a sequence (plate.####.png) or a shot config (.toml) in the viewer."""
-    if screenshot:
+    """Open a plate, a sequence (plate.####.png) or a shot config (.toml) in the viewer.
+
+    With --screenshot or --contact-sheet nothing is shown: the images are written and the
+    command exits (no display needed).
+    """
+    stills = [p for p in (screenshot, contact_sheet) if p]
+    if stills:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    elif sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise ConfigError(
+            "no display to open the viewer on (DISPLAY is not set); "
+            "write a still with --screenshot OUT.png or a --contact-sheet OUT.png"
+        )
     try:
-        from PySide6 import QtWidgets
+        from PySide6 import QtCore, QtWidgets
     except ImportError:
         raise ConfigError("the viewer needs: pip install 'hdr-plugin[ui]'") from None
     from hdr_plugin.ui.controller import ViewerController
-    from hdr_plugin.ui.widgets import ViewerWindow
+    from hdr_plugin.ui.viewer_state import ViewerState
+    from hdr_plugin.ui.widgets import ViewerWindow, review_still
+    from hdr_plugin.ui.widgets import contact_sheet as draw_sheet
 
     color = ColorContext.resolve(ctx.obj["ocio"])
+    state = ViewerState(wipe=wipe, exposure=exposure, plate_in_view=plate_in_view)
+    display, view_name = color.display_view(
+        f"{display or state.display}/{view_name or state.view}", knob="--display/--view"
+    )
+    state = state.replace(display=display, view=view_name, show_mask=mask_overlay)
     if path.endswith(".toml"):
         overrides = {"model": model} if model else {}
-        controller = ViewerController.for_shot(path, shot, color, overrides=overrides)
-    else:
-        controller = ViewerController(
-            path, ReconstructSettings(model=model or DEFAULT_MODEL), color
+        controller = ViewerController.for_shot(
+            path, shot, color, overrides=overrides, compare=compare
         )
+    else:
+        settings = ReconstructSettings(model=model or DEFAULT_MODEL)
+        controller = ViewerController(path, settings, color, compare=compare)
+    for still in stills:
+        check_not_an_input(still, [f.path for f in controller.files], flag="the still")
+    index = 0 if frame_number is None else controller.frame_index(frame_number)
+    QtCore.qInstallMessageHandler(_qt_message)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    window = ViewerWindow(controller)
-    window.mask_overlay.setChecked(mask_overlay)
-    window.resize(1280, 720)
-    window.show()
-    if not screenshot:
-        app.exec()
+    if screenshot:
+        frame = controller.frame(index)  # errors (a corrupt plate) end the command here
+        _save_png(review_still(controller, frame, state), screenshot)
+        click.echo(f"wrote {os.path.abspath(screenshot)}")
+    if contact_sheet:
+        count = len(controller.files)
+        step = every or -(-count // 12)
+        _save_png(draw_sheet(controller, list(range(0, count, step)), state), contact_sheet)
+        click.echo(f"wrote {os.path.abspath(contact_sheet)}")
+    if stills:
         return
-    try:
-        window.pool.waitForDone(120_000)
-        app.processEvents()
-        if not window.grab().save(screenshot, "PNG"):
-            raise OutputError(f"{screenshot}: cannot write the screenshot")
-    finally:  # a host that called us in-process keeps no stray window
-        window.close()
-    click.echo(f"wrote {os.path.abspath(screenshot)}")
+    window = ViewerWindow(controller, state)
+    window.mask_overlay.setChecked(mask_overlay)
+    window.frame_slider.setValue(index)
+    window.resize(1280, 800)
+    window.show()
+    app.exec()
+
+
+#: Qt messages of the offscreen platform that say nothing to a user.
+_QT_NOISE = ("propagateSizeHints", "QStandardPaths: XDG_RUNTIME_DIR")
+
+
+def _qt_message(_kind, _context, message: str) -> None:
+    """Qt's messages, minus the offscreen platform's noise, on stderr."""
+    if not message.startswith(_QT_NOISE) and "propagateSizeHints" not in message:
+        click.echo(f"Qt: {message}", err=True)
+
+
+def _save_png(image, path: str) -> None:
+    with atomic_write(path, suffix=".png") as temporary:
+        if not image.save(str(temporary), "PNG"):
+            raise OutputError(f"{path}: cannot write the PNG")
 
 
 @cli.command("install-krita")

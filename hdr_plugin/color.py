@@ -211,8 +211,10 @@ class ColorContext:
             for view in self.config.getViews(display)
         )
 
-    def display_view(self, text: str) -> tuple[str, str]:
+    def display_view(self, text: str, *, knob: str = "input view") -> tuple[str, str]:
         """Split and check ``"DISPLAY/VIEW"`` (a display and one of its views in the config).
+
+        ``knob`` names what was given, for the message.
 
         Raises:
             ColorError: no such display, or no such view on it; the message lists them.
@@ -221,14 +223,12 @@ class ColorContext:
         displays = list(self.config.getDisplays())
         if not sep or display not in displays:
             raise ColorError(
-                f"input view {text!r}: give DISPLAY/VIEW with a display of OCIO config "
+                f"{knob} {text!r}: give DISPLAY/VIEW with a display of OCIO config "
                 f"{self.config_path!r}: {', '.join(displays)}"
             )
         views = list(self.config.getViews(display))
         if view not in views:
-            raise ColorError(
-                f"input view {text!r}: display {display!r} has views {', '.join(views)}"
-            )
+            raise ColorError(f"{knob} {text!r}: display {display!r} has views {', '.join(views)}")
         return display, view
 
     def convert_view(

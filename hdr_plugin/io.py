@@ -74,6 +74,21 @@ def atomic_write(path: str | os.PathLike[str], *, suffix: str = ".tmp") -> Itera
         raise
 
 
+def check_not_an_input(output: str | os.PathLike[str], inputs, *, flag: str = "output") -> None:
+    """Refuse to write ``output`` over one of ``inputs`` (a link or another spelling too).
+
+    Raises:
+        OutputError: naming the output and the input it would replace.
+    """
+    target = os.path.realpath(output)
+    for source in inputs:
+        if os.path.realpath(source) == target:
+            raise OutputError(
+                f"{flag} {output} is the input {source}: writing it would replace the "
+                "source; choose another file"
+            )
+
+
 def remove_stale_temporaries(output: str | os.PathLike[str]) -> int:
     """Delete temporary files a killed writer of ``output`` left beside it; returns how many.
 

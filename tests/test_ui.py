@@ -9,7 +9,12 @@ from hdr_plugin.cli import main
 from hdr_plugin.models import BUNDLED_WEIGHTS, DEFAULT_MODEL
 from hdr_plugin.ui.controller import ViewerController
 from hdr_plugin.ui.viewer_state import ViewerState, compose, false_colour, probe
-from tests.conftest import SAMPLE_PLATES
+from tests.conftest import SAMPLE_PLATES, write_image
+
+try:  # the still's layout constants live with the Qt widgets
+    from hdr_plugin.ui.widgets import LABEL_HEIGHT, SCOPE_HEIGHT
+except ImportError:  # pragma: no cover - PySide6 is a dev dependency
+    LABEL_HEIGHT, SCOPE_HEIGHT = 0, 0
 
 PLATES = str(SAMPLE_PLATES / "pan.####.png")
 
@@ -161,7 +166,7 @@ def test_screenshot_command_writes_the_viewer_with_an_overlay(tmp_path, capsys):
     assert main(["view", PLATES, "--screenshot", str(plain)]) == 0
     assert main(["view", PLATES, "--screenshot", str(overlay), "--mask-overlay"]) == 0
     a, b = read_image(plain).rgb, read_image(overlay).rgb
-    assert a.shape[0] > 300 and a.shape[1] > 600
+    assert a.shape == (LABEL_HEIGHT + 270 + SCOPE_HEIGHT, 480, 3)  # the plate's own size
     changed = np.abs(b - a).sum(axis=-1) > 0.05
     assert changed.sum() > 1000  # the clipped sun and sky are tinted
     warmer = (b[..., 0] - b[..., 2]) - (a[..., 0] - a[..., 2])
@@ -211,7 +216,7 @@ def test_matte_overlay_colour_opacity_and_gamma(qtbot, tmp_path, color):
     window.gamma.setValue(2.0)
     state = window.viewer.state
     assert state.show_matte and state.overlay_opacity == 1.0 and state.gamma == 2.0
-    rgb = window.viewer._rgb
+    rgb = window.viewer.shown
     assert tuple(rgb[10, 10]) == (0, 0, 255) and tuple(rgb[10, 400]) != (0, 0, 255)
 
 
@@ -233,3 +238,162 @@ def test_model_selector_shows_descriptions_and_disables_models_without_weights(
     assert "no trained weights" in combo.itemData(index, QtCore.Qt.ToolTipRole)
     assert not combo.model().item(index).isEnabled()
     assert combo.model().item(combo.findText("linear")).isEnabled()
+
+
+# -- shot review: the picture as a supervisor reads it (issue: viewer review) ------------
+
+
+def still(tmp_path, name, *flags):
+    """``hdr-plugin view`` of frame 1012 as a review still: (whole image, frame region)."""
+    from hdr_plugin.io import read_image
+
+    out = tmp_path / name
+    assert main(["view", PLATES, "--frame", "1012", "--screenshot", str(out), *flags]) == 0
+    pixels = np.round(read_image(out).rgb * 255).astype(int)
+    return pixels, pixels[LABEL_HEIGHT : LABEL_HEIGHT + 270]
+
+
+def test_wipe_1_shows_the_plate_as_delivered(tmp_path):
+    from hdr_plugin.io import read_image
+
+    _, frame = still(tmp_path, "plate.png", "--wipe", "1")
+    delivered = np.round(read_image(SAMPLE_PLATES / "pan.1012.png").rgb * 255).astype(int)
+    assert np.abs(frame - delivered).max() <= 1  # the file's code values, no view transform
+
+
+def test_wipe_0_shows_the_reconstruction_through_the_view(tmp_path, color):
+    _, frame = still(tmp_path, "hdr.png", "--wipe", "0")
+    controller = ViewerController(PLATES, color=color)
+    index = controller.frame_index(1012)
+    expected = controller.composed(controller.frame(index), ViewerState(wipe=0.0))
+    assert np.abs(frame - expected.astype(int)).max() <= 1
+    plate, _ = still(tmp_path, "plate.png", "--wipe", "1")
+    assert np.abs(frame - plate[LABEL_HEIGHT : LABEL_HEIGHT + 270]).mean() > 5  # not the plate
+
+
+def test_plate_in_view_shows_the_plate_through_the_hdr_view(tmp_path):
+    _, delivered = still(tmp_path, "a.png", "--wipe", "1")
+    _, in_view = still(tmp_path, "b.png", "--wipe", "1", "--plate-in-view")
+    assert delivered.mean() - in_view.mean() > 10  # the SDR view darkens mid-grey
+
+
+def test_compare_shows_a_second_model_as_side_a(tmp_path):
+    _, linear_as_a = still(tmp_path, "a.png", "--wipe", "1", "--compare", "linear")
+    _, linear_as_b = still(tmp_path, "b.png", "--wipe", "0", "--model", "linear")
+    _, default_as_b = still(tmp_path, "c.png", "--wipe", "0")
+    np.testing.assert_array_equal(linear_as_a, linear_as_b)
+    assert np.abs(linear_as_a - default_as_b).max() > 20  # two models, visibly different
+
+
+def test_the_still_has_a_luminance_scope_with_reference_white_and_1000_nit_marks(tmp_path):
+    from hdr_plugin.ui.viewer_state import SCOPE_MARKS, scope_x
+
+    image, _ = still(tmp_path, "scope.png", "--wipe", "0")
+    scope = image[LABEL_HEIGHT + 270 + 30 : LABEL_HEIGHT + 270 + SCOPE_HEIGHT - 18]
+    for nits, colour in SCOPE_MARKS:
+        column = scope[:, scope_x(nits, image.shape[1])]
+        assert (np.abs(column - colour).max(axis=-1) <= 1).mean() > 0.5, nits
+    bars = (np.abs(scope - 170) <= 1).all(axis=-1)
+    assert bars[:, : scope_x(100, image.shape[1])].any()  # pixels around SDR levels
+    assert bars[:, scope_x(203, image.shape[1]) + 1 :].any()  # and reconstructed highlights
+
+
+def test_luminance_scope_reads_cd_m2_from_the_white_level():
+    from hdr_plugin.ui.viewer_state import luminance_scope
+
+    hdr = np.zeros((2, 2, 3), np.float32)
+    hdr[0, 0] = 1.0  # reference white
+    hdr[0, 1] = (5.0, 0.0, 0.0)
+    scope = luminance_scope(hdr)
+    assert scope.max_cll == pytest.approx(5 * 203)
+    assert scope.fall == pytest.approx((203 + 5 * 203) / 4)
+    white = np.searchsorted(scope.edges, 203.0) - 1
+    assert scope.counts[white] == 1 and scope.counts.sum() == 4
+    assert luminance_scope(hdr, nits_per_unit=101.5).max_cll == pytest.approx(5 * 101.5)
+
+
+def test_fit_centres_the_frame_and_leaves_no_strip():
+    from hdr_plugin.ui.viewer_state import fit
+
+    assert fit((480, 270), (960, 540)) == (2.0, 0.0, 0.0)
+    zoom, x, y = fit((480, 270), (960, 700))
+    assert (zoom, x) == (2.0, 0.0) and y == pytest.approx(80.0)  # equal bars above and below
+
+
+def test_the_viewer_fits_by_default_and_shows_1_to_1(qtbot, window):
+    from PySide6 import QtCore
+
+    viewer = window.viewer
+    viewer.resize(960, 540)
+    viewer.set_state(viewer.state.replace(fit=True))
+    shot = viewer.grab().toImage()
+    background = [
+        (x, y)
+        for x in (0, 959)
+        for y in (0, 270, 539)
+        if shot.pixelColor(x, y).getRgb()[:3] == (30, 30, 30)
+    ]
+    assert background == []  # the frame reaches every edge: no empty strip
+    qtbot.keyClick(viewer, QtCore.Qt.Key_1)
+    assert not viewer.state.fit and viewer.state.zoom == 1.0
+    assert viewer.image_to_widget().dx() == pytest.approx((960 - 480) / 2)  # centred
+    qtbot.keyClick(viewer, QtCore.Qt.Key_F)
+    assert viewer.state.fit
+
+
+def test_contact_sheet_labels_every_nth_frame(tmp_path):
+    from hdr_plugin.io import read_image
+
+    out = tmp_path / "sheet.png"
+    assert main(["view", PLATES, "--contact-sheet", str(out), "--every", "6", "--wipe", "0"]) == 0
+    sheet = np.round(read_image(out).rgb * 255).astype(int)
+    tiles = 4  # frames 1001, 1007, 1013, 1019 of 24
+    assert sheet.shape[1] == 8 + tiles * (320 + 8)
+    for tile in range(tiles):
+        x = 8 + tile * 328 + 160
+        column = sheet[8 + LABEL_HEIGHT : 8 + LABEL_HEIGHT + 180, x]
+        assert np.abs(column - 24).mean() > 20 and column.std() > 10  # a picture
+
+
+def test_review_stills_print_nothing_from_qt(tmp_path, capfd):
+    still(tmp_path, "quiet.png")
+    assert main(["view", PLATES, "--contact-sheet", str(tmp_path / "s.png")]) == 0
+    assert capfd.readouterr().err == ""
+
+
+def test_display_and_view_flags_are_checked(tmp_path, capsys):
+    code = main(["view", PLATES, "--display", "Nope", "--screenshot", str(tmp_path / "x.png")])
+    assert code == 1
+    assert "--display/--view 'Nope/" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+    _, pq = still(tmp_path, "pq.png", "--wipe", "0", "--display", "Rec.2100-PQ - Display",
+                  "--view", "HDR Reference (203 nits)")  # fmt: skip
+    _, sdr = still(tmp_path, "sdr.png", "--wipe", "0")
+    assert np.abs(pq - sdr).mean() > 5
+
+
+def test_a_missing_frame_is_one_line(tmp_path, capsys):
+    code = main(["view", PLATES, "--frame", "7", "--screenshot", str(tmp_path / "x.png")])
+    assert code == 1
+    assert "no frame 7 (frames: 1001-1024)" in capsys.readouterr().err
+
+
+def test_panel_keeps_the_files_colourspace_tag_when_another_knob_changes(qtbot, tmp_path, color):
+    from hdr_plugin.ui.widgets import ViewerWindow
+
+    plate = write_image(
+        tmp_path / "tagged.exr",
+        np.full((8, 8, 3), 0.5, np.float32),
+        "half",
+        **{"oiio:ColorSpace": "lin_rec709_scene"},
+    )
+    window = ViewerWindow(ViewerController(str(plate), color=color))
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.viewer.frame is not None, timeout=20_000)
+    combo = window.panel.editors["input_colorspace"]
+    assert "Linear Rec.709" in combo.currentText() and "sRGB Encoded" not in combo.currentText()
+    window.panel.editors["mix"].setValue(0.5)
+    assert window.controller.settings.input_colorspace is None  # still the file's tag
+    window.request_frame(0)
+    qtbot.waitUntil(lambda: window.controller.settings.mix == 0.5, timeout=20_000)
+    assert window.controller.frame(0).plate_space == "Linear Rec.709 (sRGB)"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hdr_plugin.color import ColorContext
+from hdr_plugin.color import WORKING_SPACE, ColorContext
+from hdr_plugin.constants import REFERENCE_WHITE_NITS
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.node import NodeOutput, ReconstructNode, ReconstructSettings
 from hdr_plugin.render import (
@@ -18,6 +19,7 @@ from hdr_plugin.render import (
     render,
 )
 from hdr_plugin.sequence import FrameFile, expand_input
+from hdr_plugin.ui.viewer_state import Scope, ViewerState, compose, luminance_scope
 
 
 class Cancelled(Exception):
@@ -32,6 +34,8 @@ class Frame:
     plate_space: str
     result: NodeOutput
     matte: np.ndarray | None = None
+    #: the compared model's reconstruction of the same frame (``--compare``)
+    other: NodeOutput | None = None
 
 
 class ViewerController:
@@ -43,6 +47,9 @@ class ViewerController:
         color: OCIO context.
         frames: the frame range shown and rendered (a shot's own range); ``None`` = every
             frame of the plate.
+        shot_config: the shot config the plate comes from (for **Save to shot**).
+        shot: that shot's name.
+        compare: a second model, shown as side A (A/B of two models).
     """
 
     def __init__(
@@ -54,8 +61,10 @@ class ViewerController:
         frames: str | None = None,
         shot_config: str | Path | None = None,
         shot: str | None = None,
+        compare: str | None = None,
     ) -> None:
         self.color = color or ColorContext.resolve()
+        self.compare = compare
         self.shot_config, self.shot = shot_config, shot
         self.pattern, self.frames = plate, frames
         self.files: list[FrameFile] = expand_input(plate, frames)
@@ -71,8 +80,17 @@ class ViewerController:
         node = ReconstructNode(settings, self.color)
         mattes = matte_files(settings.matte, self.files) if settings.matte else None
         hold_shot_statistics(node, self.files[len(self.files) // 2])
-        self.settings, self.node, self._mattes = settings, node, mattes
+        other = None
+        if self.compare:
+            other = ReconstructNode(settings.replace(model=self.compare), self.color)
+            hold_shot_statistics(other, self.files[len(self.files) // 2])
+        self.settings, self.node, self._mattes, self._other = settings, node, mattes, other
         self._cache.clear()
+
+    def set_compare(self, model: str | None) -> None:
+        """Show ``model``'s reconstruction as side A (``None``: the plate)."""
+        self.compare = model or None
+        self.set_settings(self.settings)
 
     @classmethod
     def for_shot(
@@ -82,6 +100,7 @@ class ViewerController:
         color=None,
         *,
         overrides: dict | None = None,
+        compare: str | None = None,
     ):
         """A controller on one shot of a shot config (the first when ``shot`` is None).
 
@@ -101,6 +120,7 @@ class ViewerController:
             frames=chosen.job.frames,
             shot_config=config_path,
             shot=chosen.name,
+            compare=compare,
         )
 
     def save_to_shot(self) -> None:
@@ -115,6 +135,42 @@ class ViewerController:
         """Frame numbers of the plate (``[None]`` for a single image)."""
         return [f.frame for f in self.files]
 
+    def frame_index(self, number: int) -> int:
+        """Index of frame ``number``.
+
+        Raises:
+            ConfigError: the plate has no such frame (naming its range).
+        """
+        numbers = self.frame_numbers()
+        if number not in numbers:
+            shown = f"{numbers[0]}-{numbers[-1]}" if numbers[0] is not None else "none"
+            raise ConfigError(f"{self.pattern}: no frame {number} (frames: {shown})")
+        return numbers.index(number)
+
+    @property
+    def nits_per_unit(self) -> float:
+        """cd/m² of an output value of 1.0 (reference white x white level, ITU-R BT.2408)."""
+        return REFERENCE_WHITE_NITS / self.settings.white_level
+
+    def composed(self, frame: Frame, state: ViewerState) -> np.ndarray:
+        """What the viewer shows of ``frame``: (H, W, 3) uint8 display RGB."""
+        return compose(
+            frame.plate,
+            frame.result.rgb,
+            state,
+            self.color,
+            plate_space=frame.plate_space,
+            hdr_space=self.node.output_colorspace,
+            mask=frame.result.highlight_mask,
+            matte=frame.matte,
+            other=frame.other.rgb if frame.other is not None else None,
+        )
+
+    def scope(self, frame: Frame) -> Scope:
+        """The frame's luminance scope (cd/m²), MaxCLL and FALL."""
+        linear = self.color.convert(frame.result.rgb, self.node.output_colorspace, WORKING_SPACE)
+        return luminance_scope(linear, self.nits_per_unit)
+
     def frame(self, index: int) -> Frame:
         """Read and reconstruct frame ``index`` (cached until the knobs change)."""
         if index not in self._cache:
@@ -123,10 +179,13 @@ class ViewerController:
             image, weights = read_plate_frame(
                 item.path, item.frame, matte, self.settings.matte_channel
             )
-            result = self.node.process_frame(
-                image.straight_rgb, weights, input_colorspace=image.colorspace
+            result, other = (
+                node.process_frame(image.straight_rgb, weights, input_colorspace=image.colorspace)
+                if node is not None
+                else None
+                for node in (self.node, self._other)
             )
-            self._cache[index] = Frame(image.rgb, result.input_colorspace, result, weights)
+            self._cache[index] = Frame(image.rgb, result.input_colorspace, result, weights, other)
         return self._cache[index]
 
     def render_sequence(self, output: str | Path, *, cancelled=lambda: False, progress=None):

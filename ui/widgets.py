@@ -1,8 +1,10 @@
-"""PySide6 widgets: the knob panel, the image viewer, and the viewer window.
+"""PySide6 widgets: the knob panel, the image viewer, the viewer window, review stills.
 
 Widgets only draw and forward events; state lives in :class:`ViewerState` and
 :class:`ViewerController`. Frame reconstruction runs on a worker thread; a new request
 supersedes the previous one, and a sequence render can be cancelled between frames.
+:func:`review_still` and :func:`contact_sheet` draw what ``hdr-plugin view --screenshot``
+and ``--contact-sheet`` write.
 """
 
 from __future__ import annotations
@@ -16,7 +18,17 @@ from hdr_plugin.errors import HdrPluginError
 from hdr_plugin.models import has_weights, list_models
 from hdr_plugin.node import ReconstructSettings, node_parameters, parse_options
 from hdr_plugin.ui.controller import Cancelled, Frame, ViewerController
-from hdr_plugin.ui.viewer_state import ViewerState, compose, probe
+from hdr_plugin.ui.viewer_state import (
+    SCOPE_MARKS,
+    ViewerState,
+    fit,
+    probe,
+    scope_image,
+    scope_x,
+)
+
+#: Shown for an unset input colourspace knob: the file's tag decides.
+FROM_FILE = "(the file's tag, else sRGB)"
 
 
 class PanelWidget(QtWidgets.QWidget):
@@ -37,6 +49,8 @@ class PanelWidget(QtWidgets.QWidget):
                 editor = QtWidgets.QComboBox()
                 if param.name == "input_view":  # unset: the plate is decoded as a colourspace
                     editor.addItem("")
+                elif param.default is None:  # unset: the file's tag, as a render reads it
+                    editor.addItem(FROM_FILE)
                 for choice in param.choices:
                     spec = descriptions.get(choice)
                     editor.addItem(choice)
@@ -48,8 +62,10 @@ class PanelWidget(QtWidgets.QWidget):
                             editor.model().item(editor.count() - 1).setEnabled(False)
                 if param.name == "input_view":
                     editor.setCurrentText(value or "")
+                elif param.default is None:
+                    editor.setCurrentText(value or FROM_FILE)
                 else:
-                    editor.setCurrentText(value or controller.node.resolve_input_colorspace())
+                    editor.setCurrentText(value)
                 editor.currentTextChanged.connect(self._changed)
             elif param.type is bool:
                 editor = QtWidgets.QCheckBox()
@@ -71,6 +87,8 @@ class PanelWidget(QtWidgets.QWidget):
             layout.addRow(param.name.replace("_", " "), editor)
         self.options = QtWidgets.QLineEdit(_format_options(settings.model_options))
         self.options.setPlaceholderText("NAME=VALUE, ... (see hdr-plugin models)")
+        metrics = self.options.fontMetrics()
+        self.options.setMinimumWidth(metrics.horizontalAdvance(self.options.placeholderText()) + 16)
         self.options.setToolTip("model options, e.g. peak_nits=1000 or device=cpu")
         self.options.editingFinished.connect(self._changed)
         layout.addRow("model options", self.options)
@@ -94,7 +112,8 @@ class PanelWidget(QtWidgets.QWidget):
         values = {}
         for name, editor in self.editors.items():
             if isinstance(editor, QtWidgets.QComboBox):
-                values[name] = editor.currentText() or None
+                text = editor.currentText()  # "" or "(from the file ...)": unset
+                values[name] = None if not text or text.startswith("(") else text
             elif isinstance(editor, QtWidgets.QCheckBox):
                 values[name] = editor.isChecked()
             elif isinstance(editor, QtWidgets.QLineEdit):
@@ -122,27 +141,28 @@ def _format_options(options: dict) -> str:
 
 
 class ViewerWidget(QtWidgets.QWidget):
-    """Draws the composed image with zoom and pan; reports the pixel under the mouse."""
+    """Draws the composed frame, fitted and centred (F) or at a zoom (1 = 1:1, wheel, drag).
+
+    Reports the pixel under the mouse.
+    """
 
     probed = QtCore.Signal(object)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setMouseTracking(True)
+        self.setFocusPolicy(QtCore.Qt.StrongFocus)
         self.setMinimumSize(320, 180)
         self.state = ViewerState()
         self.frame: Frame | None = None
+        self.controller: ViewerController | None = None
+        #: the composed frame drawn: (H, W, 3) uint8 display RGB
+        self.shown: np.ndarray | None = None
         self._image: QtGui.QImage | None = None
         self._drag: QtCore.QPointF | None = None
-        self.color = None
 
-    def show_frame(self, frame: Frame, color) -> None:
-        first = self.frame is None
-        self.frame, self.color = frame, color
-        if first:  # fit the first frame to the widget
-            height, width = frame.plate.shape[:2]
-            zoom = min(self.width() / width, self.height() / height)
-            self.state = self.state.replace(zoom=max(0.05, zoom))
+    def show_frame(self, frame: Frame, controller: ViewerController) -> None:
+        self.frame, self.controller = frame, controller
         self._recompose()
 
     def set_state(self, state: ViewerState) -> None:
@@ -152,38 +172,37 @@ class ViewerWidget(QtWidgets.QWidget):
     def _recompose(self) -> None:
         if self.frame is None:
             return
-        result = self.frame.result
-        rgb = compose(
-            self.frame.plate,
-            result.rgb,
-            self.state,
-            self.color,
-            plate_space=self.frame.plate_space,
-            mask=result.highlight_mask,
-            matte=self.frame.matte,
-        )
-        self._rgb = np.ascontiguousarray(rgb)  # QImage borrows this buffer
-        height, width = rgb.shape[:2]
-        self._image = QtGui.QImage(
-            self._rgb.data, width, height, 3 * width, QtGui.QImage.Format_RGB888
-        )
+        self.shown = self.controller.composed(self.frame, self.state)
+        self._image = to_qimage(self.shown)
         self.update()
 
     def image_to_widget(self) -> QtGui.QTransform:
+        """Image pixels -> widget pixels: fitted and centred, or the state's zoom and pan."""
         transform = QtGui.QTransform()
-        transform.translate(*self.state.pan)
-        transform.scale(self.state.zoom, self.state.zoom)
+        if self._image is None:
+            return transform
+        if self.state.fit:
+            size = (self._image.width(), self._image.height())
+            zoom, x, y = fit(size, (self.width(), self.height()))
+        else:
+            zoom, (x, y) = self.state.zoom, self.state.pan
+        transform.translate(x, y)
+        transform.scale(zoom, zoom)
         return transform
 
     def paintEvent(self, event) -> None:
         painter = QtGui.QPainter(self)
         painter.fillRect(self.rect(), QtGui.QColor(30, 30, 30))
         if self._image is not None:
-            painter.setTransform(self.image_to_widget())
+            transform = self.image_to_widget()
+            # shrinking is filtered; enlarging shows pixels as they are (no soft upscale)
+            painter.setRenderHint(QtGui.QPainter.SmoothPixmapTransform, transform.m11() < 1.0)
+            painter.setTransform(transform)
             painter.drawImage(0, 0, self._image)
-            x = int(self.state.wipe * self._image.width())
-            painter.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255), 0))
-            painter.drawLine(x, 0, x, self._image.height())
+            if 0.0 < self.state.wipe < 1.0:
+                x = int(self.state.wipe * self._image.width())
+                painter.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255), 0))
+                painter.drawLine(x, 0, x, self._image.height())
         painter.end()
 
     def widget_to_image(self, point: QtCore.QPointF) -> tuple[int, int]:
@@ -191,12 +210,36 @@ class ViewerWidget(QtWidgets.QWidget):
         mapped = inverse.map(point)
         return int(mapped.x()), int(mapped.y())
 
+    def _unfitted(self) -> ViewerState:
+        """The state with the current fit made explicit (zoom and pan from here on)."""
+        transform = self.image_to_widget()
+        return self.state.replace(
+            fit=False, zoom=transform.m11(), pan=(transform.dx(), transform.dy())
+        )
+
+    def one_to_one(self) -> None:
+        """Show image pixels 1:1, centred."""
+        if self._image is None:
+            return
+        x = (self.width() - self._image.width()) / 2
+        y = (self.height() - self._image.height()) / 2
+        self.set_state(self.state.replace(fit=False, zoom=1.0, pan=(x, y)))
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == QtCore.Qt.Key_F:
+            self.set_state(self.state.replace(fit=True))
+        elif event.key() == QtCore.Qt.Key_1:
+            self.one_to_one()
+        else:
+            super().keyPressEvent(event)
+
     def mouseMoveEvent(self, event) -> None:
         if self._drag is not None:
             delta = event.position() - self._drag
             self._drag = event.position()
-            pan = (self.state.pan[0] + delta.x(), self.state.pan[1] + delta.y())
-            self.set_state(self.state.replace(pan=pan))
+            state = self._unfitted()
+            pan = (state.pan[0] + delta.x(), state.pan[1] + delta.y())
+            self.set_state(state.replace(pan=pan))
         if self.frame is not None:
             x, y = self.widget_to_image(event.position())
             self.probed.emit(probe(self.frame.plate, self.frame.result.rgb, x, y))
@@ -208,8 +251,150 @@ class ViewerWidget(QtWidgets.QWidget):
         self._drag = None
 
     def wheelEvent(self, event) -> None:
+        """Zoom about the point under the mouse."""
+        state = self._unfitted()
         factor = 1.25 if event.angleDelta().y() > 0 else 0.8
-        self.set_state(self.state.replace(zoom=min(32.0, max(0.05, self.state.zoom * factor))))
+        zoom = min(32.0, max(0.05, state.zoom * factor))
+        at = event.position()
+        scale = zoom / state.zoom
+        pan = (at.x() - (at.x() - state.pan[0]) * scale, at.y() - (at.y() - state.pan[1]) * scale)
+        self.set_state(state.replace(zoom=zoom, pan=pan))
+
+
+def to_qimage(rgb: np.ndarray) -> QtGui.QImage:
+    """(H, W, 3) uint8 RGB as a QImage that owns its pixels."""
+    rgb = np.ascontiguousarray(rgb)
+    height, width = rgb.shape[:2]
+    return QtGui.QImage(rgb.data, width, height, 3 * width, QtGui.QImage.Format_RGB888).copy()
+
+
+def _side_labels(controller: ViewerController, state: ViewerState) -> tuple[str, str, str]:
+    """Side A, side B, and how B (and a compared model) is shown."""
+    if controller.compare:
+        a = f"A: {controller.compare}"
+    elif state.plate_in_view:
+        a = "A: plate, through the view"
+    else:
+        a = "A: plate as delivered"
+    exposure = f", {state.exposure:+g} EV" if state.exposure else ""
+    return a, f"B: {controller.settings.model}", f"{state.display} / {state.view}{exposure}"
+
+
+def _scope_line(scope) -> str:
+    return f"cd/m² (log) · MaxCLL {scope.max_cll:.0f} · FALL {scope.fall:.1f}"
+
+
+def draw_scope(painter: QtGui.QPainter, scope, rect: QtCore.QRect) -> None:
+    """The scope image in ``rect`` with its decade and mark labels and light levels."""
+    bars = scope_image(scope, rect.width(), rect.height() - 18)
+    painter.drawImage(rect.topLeft(), to_qimage(bars))
+    painter.setPen(QtGui.QColor(200, 200, 200))
+    font = painter.font()
+    font.setPixelSize(11)
+    painter.setFont(font)
+    bottom = rect.top() + rect.height() - 4
+    for decade in (0, 1, 2):
+        x = rect.left() + scope_x(10.0**decade, rect.width())
+        painter.drawText(x + 2, rect.top() + 12, f"{10**decade:g}")
+    for nits, colour in SCOPE_MARKS:
+        painter.setPen(QtGui.QColor(*colour))
+        painter.drawText(
+            rect.left() + scope_x(nits, rect.width()) + 2, rect.top() + 26, f"{nits:g}"
+        )
+    painter.setPen(QtGui.QColor(200, 200, 200))
+    painter.drawText(rect.left() + 4, bottom, _scope_line(scope))
+
+
+#: Heights of a review still's label strip and scope strip, pixels.
+LABEL_HEIGHT, SCOPE_HEIGHT = 34, 120
+
+
+def review_still(controller: ViewerController, frame: Frame, state: ViewerState) -> QtGui.QImage:
+    """A review still: side labels, the frame at its own resolution, the scope under it.
+
+    The frame's pixels are exactly :meth:`ViewerController.composed` (the wipe line and
+    labels are drawn outside it or only strictly inside the wipe).
+    """
+    picture = to_qimage(controller.composed(frame, state))
+    width, height = picture.width(), picture.height()
+    width = max(width, 480)
+    still = QtGui.QImage(width, LABEL_HEIGHT + height + SCOPE_HEIGHT, QtGui.QImage.Format_RGB888)
+    still.fill(QtGui.QColor(24, 24, 24))
+    painter = QtGui.QPainter(still)
+    painter.drawImage(0, LABEL_HEIGHT, picture)
+    if 0.0 < state.wipe < 1.0:
+        x = int(state.wipe * picture.width())
+        painter.setPen(QtGui.QColor(255, 255, 255))
+        painter.drawLine(x, LABEL_HEIGHT, x, LABEL_HEIGHT + height - 1)
+    font = painter.font()
+    font.setPixelSize(12)
+    painter.setFont(font)
+    painter.setPen(QtGui.QColor(230, 230, 230))
+    a, b, shown = _side_labels(controller, state)
+    align_left = QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter
+    top = QtCore.QRect(4, 1, width - 8, 16)
+    painter.drawText(top, align_left, a if state.wipe > 0 else "")
+    painter.drawText(
+        top, QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter, b if state.wipe < 1 else ""
+    )
+    painter.setPen(QtGui.QColor(160, 160, 160))
+    painter.drawText(QtCore.QRect(4, 17, width - 8, 16), align_left, shown)
+    draw_scope(
+        painter,
+        controller.scope(frame),
+        QtCore.QRect(0, LABEL_HEIGHT + height, width, SCOPE_HEIGHT),
+    )
+    painter.end()
+    return still
+
+
+def contact_sheet(
+    controller: ViewerController,
+    indices: list[int],
+    state: ViewerState,
+    *,
+    columns: int = 4,
+    tile_width: int = 320,
+) -> QtGui.QImage:
+    """Frames ``indices`` as a labelled grid (frame number, side labels, MaxCLL per tile)."""
+    tiles = []
+    for index in indices:
+        frame = controller.frame(index)
+        picture = to_qimage(controller.composed(frame, state))
+        tiles.append(
+            (index, frame, picture.scaledToWidth(tile_width, QtCore.Qt.SmoothTransformation))
+        )
+    tile_height = max(t.height() for _, _, t in tiles)
+    rows = -(-len(tiles) // columns)
+    cell = (tile_width + 8, tile_height + LABEL_HEIGHT + 8)
+    sheet = QtGui.QImage(
+        min(columns, len(tiles)) * cell[0] + 8,
+        rows * cell[1] + 8 + LABEL_HEIGHT,
+        QtGui.QImage.Format_RGB888,
+    )
+    sheet.fill(QtGui.QColor(24, 24, 24))
+    painter = QtGui.QPainter(sheet)
+    font = painter.font()
+    font.setPixelSize(12)
+    painter.setFont(font)
+    painter.setPen(QtGui.QColor(230, 230, 230))
+    a, b, shown = _side_labels(controller, state)
+    header = a if state.wipe >= 1 else b if state.wipe <= 0 else f"{a} | {b}"
+    painter.drawText(8, 15, f"{controller.pattern}: {header} ({shown})")
+    numbers = controller.frame_numbers()
+    for position, (index, frame, tile) in enumerate(tiles):
+        x = 8 + position % columns * cell[0]
+        y = 8 + LABEL_HEIGHT + position // columns * cell[1]
+        painter.drawImage(x, y, tile)
+        number = numbers[index]
+        scope = controller.scope(frame)
+        painter.drawText(
+            x,
+            y + tile.height() + 14,
+            f"{number if number is not None else 'still'}  MaxCLL {scope.max_cll:.0f} cd/m²",
+        )
+    painter.end()
+    return sheet
 
 
 class _Signals(QtCore.QObject):
@@ -258,9 +443,10 @@ class _SequenceJob(QtCore.QRunnable):
 class ViewerWindow(QtWidgets.QMainWindow):
     """Panel + viewer + frame scrubber + display controls, for one plate or sequence."""
 
-    def __init__(self, controller: ViewerController) -> None:
+    def __init__(self, controller: ViewerController, state: ViewerState | None = None) -> None:
         super().__init__()
         self.controller = controller
+        state = state or ViewerState()
         self.setWindowTitle(f"hdr-plugin view: {controller.pattern}")
         self.pool = QtCore.QThreadPool()
         self.signals = _Signals()
@@ -274,15 +460,20 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.panel = PanelWidget(controller)
         self.panel.settingsChanged.connect(lambda _s: self.request_frame(self.frame_slider.value()))
         self.viewer = ViewerWidget()
+        self.viewer.state = state
         self.viewer.probed.connect(self._probed)
+        self.scope = QtWidgets.QLabel()
+        self.scope.setFixedHeight(SCOPE_HEIGHT)
+        self.scope.setMinimumWidth(320)
         self.frame_slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)
         self.frame_slider.setRange(0, len(controller.files) - 1)
         self.frame_slider.valueChanged.connect(self.request_frame)
         self.exposure = QtWidgets.QDoubleSpinBox(minimum=-10, maximum=10, singleStep=0.5)
+        self.exposure.setValue(state.exposure)
         self.exposure.valueChanged.connect(lambda v: self._state(exposure=v))
         self.wipe = QtWidgets.QSlider(QtCore.Qt.Horizontal)
         self.wipe.setRange(0, 1000)
-        self.wipe.setValue(500)
+        self.wipe.setValue(round(state.wipe * 1000))
         self.wipe.valueChanged.connect(lambda v: self._state(wipe=v / 1000))
         self.mask_overlay = QtWidgets.QCheckBox("highlight mask")
         self.mask_overlay.toggled.connect(lambda v: self._state(show_mask=v))
@@ -303,8 +494,23 @@ class ViewerWindow(QtWidgets.QMainWindow):
         for display in config.getDisplays():
             for view in config.getViews(display):
                 self.display.addItem(f"{display} / {view}", (display, view))
-        self.display.setCurrentText(f"{ViewerState().display} / {ViewerState().view}")
+        self.display.setCurrentText(f"{state.display} / {state.view}")
         self.display.currentIndexChanged.connect(self._display_changed)
+        self.as_delivered = QtWidgets.QCheckBox("plate as delivered")
+        self.as_delivered.setToolTip("A shows the plate's code values; off: through B's view")
+        self.as_delivered.setChecked(not state.plate_in_view)
+        self.as_delivered.toggled.connect(lambda v: self._state(plate_in_view=not v))
+        self.compare = QtWidgets.QComboBox()
+        self.compare.addItem("A: plate")
+        self.compare.addItems([f"A: {spec.name}" for spec in list_models() if has_weights(spec)])
+        self.compare.setCurrentText(
+            f"A: {controller.compare}" if controller.compare else "A: plate"
+        )
+        self.compare.currentTextChanged.connect(self._compare_changed)
+        self.fit_button = QtWidgets.QPushButton("Fit (F)")
+        self.fit_button.clicked.connect(lambda: self._state(fit=True))
+        self.one_button = QtWidgets.QPushButton("1:1 (1)")
+        self.one_button.clicked.connect(self.viewer.one_to_one)
         self.render_button = QtWidgets.QPushButton("Render sequence…")
         self.render_button.clicked.connect(self._ask_render)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
@@ -330,9 +536,15 @@ class ViewerWindow(QtWidgets.QMainWindow):
             self.display,
         ):
             controls.addWidget(widget)
+        review = QtWidgets.QHBoxLayout()
+        for widget in (self.as_delivered, self.compare, self.fit_button, self.one_button):
+            review.addWidget(widget)
+        review.addStretch(1)
         centre = QtWidgets.QVBoxLayout()
         centre.addWidget(self.viewer, 1)
+        centre.addWidget(self.scope)
         centre.addLayout(controls)
+        centre.addLayout(review)
         for label, slider in (("A | B wipe", self.wipe), ("frame", self.frame_slider)):
             row = QtWidgets.QHBoxLayout()
             row.addWidget(QtWidgets.QLabel(label))
@@ -367,6 +579,15 @@ class ViewerWindow(QtWidgets.QMainWindow):
     def set_overlay_colour(self, rgb: tuple[float, float, float]) -> None:
         self._state(overlay_colour=tuple(rgb))
 
+    def _compare_changed(self, text: str) -> None:
+        model = text.removeprefix("A: ")
+        try:
+            self.controller.set_compare(None if model == "plate" else model)
+        except HdrPluginError as exc:
+            self.panel.error.setText(str(exc))
+            return
+        self.request_frame(self.frame_slider.value())
+
     def _display_changed(self, _index: int) -> None:
         display, view = self.display.currentData()
         self._state(display=display, view=view)
@@ -378,8 +599,22 @@ class ViewerWindow(QtWidgets.QMainWindow):
 
     def _frame_ready(self, index: int, frame: Frame) -> None:
         if index == self._wanted:
-            self.viewer.set_state(self.viewer.state.replace(frame=index))
-            self.viewer.show_frame(frame, self.controller.color)
+            self.viewer.state = self.viewer.state.replace(frame=index)
+            self.viewer.show_frame(frame, self.controller)
+            self.show_scope(frame)
+            tag = self.panel.editors.get("input_colorspace")
+            if tag is not None and self.controller.settings.input_colorspace is None:
+                tag.setItemText(0, f"(from the file: {frame.plate_space})")
+
+    def show_scope(self, frame: Frame) -> None:
+        """Draw the frame's luminance scope, MaxCLL and FALL under the viewer."""
+        width = max(self.scope.width(), 320)
+        image = QtGui.QImage(width, SCOPE_HEIGHT, QtGui.QImage.Format_RGB888)
+        image.fill(QtGui.QColor(24, 24, 24))
+        painter = QtGui.QPainter(image)
+        draw_scope(painter, self.controller.scope(frame), QtCore.QRect(0, 0, width, SCOPE_HEIGHT))
+        painter.end()
+        self.scope.setPixmap(QtGui.QPixmap.fromImage(image))
 
     def _probed(self, value) -> None:
         if value is None:
