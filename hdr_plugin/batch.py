@@ -29,6 +29,7 @@ from hdr_plugin.color import ColorContext, resolve_config_path
 from hdr_plugin.errors import ConfigError, HdrPluginError
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
 from hdr_plugin.render import (
+    check_inputs,
     check_outputs,
     frame_attributes,
     hold_shot_statistics,
@@ -119,6 +120,7 @@ def plan(
                 continue
             outputs = output_files(shot.job.output, plate)
             mattes = matte_files(shot.settings.matte, plate) if shot.settings.matte else None
+            check_inputs(plate, mattes)
             check_outputs(shot.job.output, outputs, plate, mattes)
         except HdrPluginError as exc:
             raise type(exc)(f"shot {shot.name!r}: {exc}") from exc

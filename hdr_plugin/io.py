@@ -10,6 +10,9 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -188,6 +191,27 @@ def _oiio_error(handle: Any = None) -> str:
     return (message or oiio.geterror() or "unknown OpenImageIO error").strip().splitlines()[0]
 
 
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """Drop what C libraries (libpng, libjpeg, libtiff) print on stderr meanwhile.
+
+    Their lines would appear before the one-line error, and OpenImageIO's error, which
+    the message quotes, already says the same.
+    """
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def read_image(
     path: str | os.PathLike[str],
     *,
@@ -211,6 +235,33 @@ def read_image(
         raise PlateError(f"{where}: file not found")
     if os.path.getsize(path) == 0:
         raise PlateError(f"{where}: file is empty (0 bytes)")
+    with _quiet_libraries():
+        return _read(path, where, max_pixels)
+
+
+def check_header(path: str | os.PathLike[str], *, frame: int | None = None) -> None:
+    """Fail now, not mid-render, when ``path`` is not an image OIIO can open.
+
+    Raises:
+        PlateError: not a file, empty, or an unreadable or deep header (file and frame).
+    """
+    path = os.fspath(path)
+    where = f"{path}" + (f" (frame {frame})" if frame is not None else "")
+    if not os.path.isfile(path):
+        raise PlateError(f"{where}: not a file")
+    if os.path.getsize(path) == 0:
+        raise PlateError(f"{where}: file is empty (0 bytes)")
+    with _quiet_libraries():
+        image_input = oiio.ImageInput.open(path)
+        if image_input is None:
+            raise PlateError(f"{where}: cannot read: {_oiio_error()}")
+        deep = image_input.spec().deep
+        image_input.close()
+    if deep:
+        raise PlateError(f"{where}: a deep image; flatten it first (oiiotool --flatten)")
+
+
+def _read(path: str, where: str, max_pixels: int) -> Image:
     try:
         image_input = oiio.ImageInput.open(path)
         if image_input is None:

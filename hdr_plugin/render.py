@@ -24,6 +24,7 @@ from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
 from hdr_plugin.io import (
     DEFAULT_MAX_PIXELS,
     Image,
+    check_header,
     read_image,
     remove_stale_temporaries,
     write_exr,
@@ -91,6 +92,16 @@ def check_outputs(
                 f"output {output} is the input {source}: rendering would overwrite the "
                 "source; choose another -o"
             )
+
+
+def check_inputs(plate: list[FrameFile], mattes: list[FrameFile] | None) -> None:
+    """Open the header of every plate and matte frame before the first frame renders.
+
+    Raises:
+        PlateError: naming the first file (and frame) that is not a readable image.
+    """
+    for item in [*plate, *(mattes or [])]:
+        check_header(item.path, frame=item.frame)
 
 
 def check_output_folder(path: str) -> None:
@@ -332,6 +343,7 @@ def render(
     plate = expand_input(job.input, job.frames)
     outputs = output_files(job.output, plate)
     mattes = matte_files(node.settings.matte, plate) if node.settings.matte else None
+    check_inputs(plate, mattes)
     check_outputs(job.output, outputs, plate, mattes)
     hold_shot_statistics(node, plate[len(plate) // 2], max_pixels=job.max_pixels)
     timings: Counter[str] = Counter()

@@ -92,14 +92,25 @@ def _missing_message(pattern: str, missing: list[int]) -> str:
     return f"{pattern}: {len(missing)} missing frame(s): {shown} (e.g. {first} does not exist)"
 
 
-def _frames_on_disk(template: str) -> set[int]:
-    """Frame numbers of ``template`` that exist, from one listing of its folder."""
+def _frames_on_disk(template: str) -> dict[int, os.DirEntry]:
+    """The entries of ``template``'s frames, from one listing of its folder.
+
+    Only names written with the template's padding count (``p.0001.png`` for
+    ``p.####.png``; more digits only for frames that need them), so a stray ``p.1.png``
+    beside the sequence is neither a frame nor a reason to miss one.
+    """
+    sequence = _sequence(template)
+    width = sequence.zfill()
+    digits = rf"-?(?:\d{{{width}}}|[1-9]\d{{{width},}})" if width > 1 else r"-?\d+"
+    name = re.compile(
+        f"{re.escape(sequence.basename())}({digits}){re.escape(sequence.extension())}"
+    )
     try:
-        found = fileseq.findSequenceOnDisk(template, pad_style=fileseq.PAD_STYLE_HASH1)
-    except fileseq.FileSeqException:
-        return set()
-    frames = found.frameSet()
-    return set() if frames is None else {int(f) for f in frames}
+        with os.scandir(sequence.dirname() or ".") as entries:
+            found = [(name.fullmatch(e.name), e) for e in entries]
+    except OSError:
+        return {}
+    return {int(m.group(1)): entry for m, entry in found if m}
 
 
 def expand_input(pattern: str, frames: str | None = None) -> list[FrameFile]:
@@ -138,6 +149,9 @@ def expand_input(pattern: str, frames: str | None = None) -> list[FrameFile]:
     missing = [f for f in wanted if f not in present]
     if missing:
         raise PlateError(_missing_message(template, missing))
+    for f in wanted:
+        if not present[f].is_file():
+            raise PlateError(f"{present[f].path} (frame {f}): not a file (a folder?)")
     return [FrameFile(f, frame_path(template, f)) for f in wanted]
 
 

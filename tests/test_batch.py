@@ -147,7 +147,8 @@ def test_frames_and_chunks_for_farm_tasks(capsys, show):
 
 
 def test_a_failing_frame_is_retried_reported_and_not_dropped(capsys, show):
-    (show / "plates" / "sh010.1003.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    frame = show / "plates" / "sh010.1003.png"
+    frame.write_bytes(frame.read_bytes()[:200])  # the header reads, the pixels do not
     assert main(["batch", str(show / "shots.toml"), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "hdr-plugin: failed: sh010 frame 1003:" in err and "sh010.1003.png" in err

@@ -375,3 +375,54 @@ def test_a_deep_exr_is_refused_not_read_as_flat(capsys, tmp_path):
     code, _, err = run(capsys, "render", tmp_path / "deep.exr", "-o", tmp_path / "o.exr")
     one_line_error(code, err, "deep.exr", "deep image", "flatten")
     assert not (tmp_path / "o.exr").exists()
+
+
+# --- sequences: every frame checked before the first is written --------------------------
+
+
+def three_frames(folder):
+    folder.mkdir(exist_ok=True)
+    for frame in (1, 2, 3):
+        write_image(folder / f"p.{frame:04d}.png", gradient_plate(seed=frame))
+    return folder / "p.####.png"
+
+
+def test_a_folder_named_like_a_frame_fails_before_any_frame_is_written(capsys, tmp_path):
+    pattern = three_frames(tmp_path / "plates")
+    (tmp_path / "plates" / "p.0004.png").mkdir()
+    code, _, err = run(capsys, "render", pattern, "-o", tmp_path / "out.####.exr", "-m", "linear")
+    one_line_error(code, err, "p.0004.png (frame 4): not a file")
+    assert list(tmp_path.glob("out.*")) == []
+
+
+def test_an_unreadable_header_fails_before_any_frame_is_written(capsys, tmp_path):
+    pattern = three_frames(tmp_path / "plates")
+    (tmp_path / "plates" / "p.0003.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    code, _, err = run(capsys, "render", pattern, "-o", tmp_path / "out.####.exr", "-m", "linear")
+    one_line_error(code, err, "p.0003.png (frame 3): cannot read")
+    assert list(tmp_path.glob("out.*")) == []
+
+
+def test_a_stray_unpadded_file_does_not_hide_the_sequence(capsys, tmp_path):
+    pattern = three_frames(tmp_path / "plates")
+    write_image(tmp_path / "plates" / "p.1.png", gradient_plate())
+    code, _, err = run(
+        capsys, "render", pattern, "-o", tmp_path / "out.####.exr", "-m", "linear", "--no-progress"
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.glob("out.*")) == [
+        "out.0001.exr",
+        "out.0002.exr",
+        "out.0003.exr",
+    ]
+
+
+def test_a_truncated_png_is_one_line_without_libpngs_own(tmp_path):
+    plate = tmp_path / "p.png"
+    write_image(plate, gradient_plate(64, 64))
+    plate.write_bytes(plate.read_bytes()[:300])
+    run_cli = [sys.executable, "-m", "hdr_plugin.cli", "render", str(plate), "-o", "x.exr"]
+    result = subprocess.run(run_cli, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("hdr-plugin: error:")
+    assert "p.png" in result.stderr and "libpng" not in result.stderr
