@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from hdr_plugin.color import ColorContext, resolve_config_path
-from hdr_plugin.errors import ConfigError, HdrPluginError
+from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
 from hdr_plugin.render import (
     check_inputs,
@@ -107,9 +107,13 @@ def plan(
     config = resolve_config_path(ocio_config)
     wanted = set(parse_frames(frames)) if frames is not None else None
     tasks = []
+    read_by: dict[str, tuple[str, str]] = {}  # real path -> (shot, file) of every input
     for shot in shots:
         try:
             plate = full = expand_input(shot.job.input, shot.job.frames)
+            every_matte = matte_files(shot.settings.matte, full) if shot.settings.matte else []
+            for item in [*full, *every_matte]:
+                read_by.setdefault(os.path.realpath(item.path), (shot.name, item.path))
             if wanted is not None:
                 plate = [f for f in plate if f.frame in wanted]
             if chunk:
@@ -141,7 +145,33 @@ def plan(
                     max_pixels=max_pixels or shot.job.max_pixels,
                 )
             )
+    _check_across_shots(tasks, read_by)
     return tasks
+
+
+def _check_across_shots(tasks: list[FrameTask], read_by: dict[str, tuple[str, str]]) -> None:
+    """No shot writes another shot's input, and no two shots write the same file.
+
+    Paths compare by their real location (``out/{shot}/../x`` is ``out/x``).
+
+    Raises:
+        OutputError: naming both shots and the file.
+    """
+    written_by: dict[str, FrameTask] = {}
+    for task in tasks:
+        real = os.path.realpath(task.output)
+        if real in read_by:
+            shot, source = read_by[real]
+            raise OutputError(
+                f"shot {task.shot!r}: output {task.output} is the input {source} of shot "
+                f"{shot!r}; rendering would overwrite it, so nothing was rendered"
+            )
+        other = written_by.setdefault(real, task)
+        if other is not task:
+            raise OutputError(
+                f"shots {other.shot!r} and {task.shot!r} both write {task.output}; give each "
+                "shot its own output (use {shot} in the pattern)"
+            )
 
 
 _NODES: dict[str, ReconstructNode] = {}

@@ -325,10 +325,11 @@ def import_otio_command(
     """Write a shot config from the image-sequence clips of an OpenTimelineIO TIMELINE."""
     from hdr_plugin.shots import parse_shots, shots_from_otio
 
+    check_not_an_input(config_path, [timeline], flag="-o")
     text = shots_from_otio(timeline, output=render_pattern, model=model)
     config = parse_shots(text, config_path)
-    with open(config_path, "w") as handle:
-        handle.write(text)
+    with atomic_write(config_path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     click.echo(f"wrote {config_path} with {len(config.shots)} shots")
 
 

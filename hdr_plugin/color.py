@@ -179,7 +179,7 @@ class ColorContext:
                 cpu = proc.getOptimizedCPUProcessor(
                     ocio.BIT_DEPTH_F32, ocio.BIT_DEPTH_F32, ocio.OPTIMIZATION_GOOD
                 )
-            except ocio.Exception as exc:
+            except (ocio.Exception, ocio.ExceptionMissingFile) as exc:
                 raise ColorError(f"OCIO cannot convert {key[0]!r} -> {key[1]!r}: {exc}") from exc
             self._processors[key] = cpu
         return cpu
@@ -250,7 +250,7 @@ class ColorContext:
                 transform.setDirection(ocio.TRANSFORM_DIR_INVERSE)
             try:
                 cpu = self.config.getProcessor(transform).getDefaultCPUProcessor()
-            except ocio.Exception as exc:
+            except (ocio.Exception, ocio.ExceptionMissingFile) as exc:
                 raise ColorError(f"OCIO cannot apply view {view!r}: {exc}") from exc
             self._processors[key] = cpu
         return apply_processor(cpu, rgb)

@@ -31,7 +31,8 @@ from torch import nn
 
 from hdr_plugin.color import WORKING_SPACE
 from hdr_plugin.errors import ModelError
-from hdr_plugin.io import atomic_write
+from hdr_plugin.io import atomic_write, check_not_an_input
+from hdr_plugin.models import get_spec, learned_models, weights_path
 from hdr_plugin.models.engine.gate import LinearGate
 from hdr_plugin.models.engine.torch_model import TorchModel
 
@@ -115,6 +116,10 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
         exported = ExportedModel(core, multiple, _matrix_to_rec2020(model), gate)
         scripted = torch.jit.script(exported)
     final = Path(path)
+    weights = [weights_path(get_spec(name)) for name in learned_models()]
+    protected = [*weights, *(w.with_suffix(".json") for w in weights)]
+    check_not_an_input(final, protected, flag="-o")
+    check_not_an_input(final.with_suffix(".json"), protected, flag="the sidecar of -o")
     with atomic_write(final) as temporary:
         torch.jit.save(scripted, str(temporary))
     sidecar = {

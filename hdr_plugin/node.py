@@ -348,6 +348,12 @@ class ReconstructNode:
         start = time.perf_counter()
         result = self.model(encoded)
         self.timings["model"] += time.perf_counter() - start
+        if not np.isfinite(result).all():
+            bad = int(np.count_nonzero(~np.isfinite(result)))
+            raise ModelError(
+                f"model {self.spec.name!r} produced {bad} non-finite value(s) (NaN or "
+                "infinity); nothing was written"
+            )
 
         start = time.perf_counter()
         plain = None

@@ -19,6 +19,7 @@ override the defaults (``model_options`` merge). Paths are relative to the confi
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -184,10 +185,24 @@ def load_shots(path: str | Path, color: ColorContext | None = None) -> ShotConfi
     """Read and validate a shot config file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read shot config: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     return parse_shots(text, path, color)
+
+
+def _check_json_depth(path: Path) -> None:
+    """Refuse a ``.otio`` (JSON) file nested too deeply for OTIO's parser (it crashes)."""
+    if path.suffix.lower() != ".otio":
+        return
+    try:
+        json.loads(path.read_bytes())
+    except RecursionError:
+        raise ConfigError(f"{path}: JSON nested too deeply to be a timeline") from None
+    except (ValueError, OSError):
+        return  # not JSON, or unreadable: OTIO's own error names it
 
 
 def shots_from_otio(timeline_path: str | Path, *, output: str, model: str | None = None) -> str:
@@ -206,6 +221,7 @@ def shots_from_otio(timeline_path: str | Path, *, output: str, model: str | None
         raise ConfigError("OpenTimelineIO import needs: pip install 'hdr-plugin[otio]'") from None
     import tomli_w
 
+    _check_json_depth(Path(timeline_path))
     try:
         timeline = otio.adapters.read_from_file(str(timeline_path))
         clips = list(timeline.find_clips())

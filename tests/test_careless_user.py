@@ -426,3 +426,202 @@ def test_a_truncated_png_is_one_line_without_libpngs_own(tmp_path):
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("hdr-plugin: error:")
     assert "p.png" in result.stderr and "libpng" not in result.stderr
+
+
+# --- inputs never overwritten, across commands and shots ----------------------------------
+
+
+def two_shot_config(tmp_path, plate_sequence, second_output):
+    config = tmp_path / "shots.toml"
+    config.write_text(
+        f'[[shot]]\nname = "s1"\nplate = "{plate_sequence}"\nmodel = "linear"\n'
+        f'output = "{tmp_path}/r/s1.####.exr"\n'
+        f'[[shot]]\nname = "s2"\nplate = "{plate_sequence}"\nmodel = "linear"\n'
+        f'output = "{second_output}"\n'
+    )
+    return config
+
+
+def test_a_shots_output_that_is_another_shots_plate_is_refused(capsys, tmp_path, plate_sequence):
+    graded = tmp_path / "graded"  # shot s1 reads EXR plates ...
+    graded.mkdir()
+    for frame in range(1001, 1006):
+        write_image(graded / f"g.{frame}.exr", gradient_plate(seed=frame), "half")
+    config = tmp_path / "shots.toml"
+    config.write_text(
+        f'[[shot]]\nname = "s1"\nplate = "{graded}/g.####.exr"\nmodel = "linear"\n'
+        f'output = "{tmp_path}/r/s1.####.exr"\n'
+        f'[[shot]]\nname = "s2"\nplate = "{plate_sequence}"\nmodel = "linear"\n'
+        f'output = "{graded}/g.####.exr"\n'  # ... which s2 would write over
+    )
+    before = file_hash(graded / "g.1001.exr")
+    code, _, err = run(capsys, "batch", config, "--no-progress")
+    one_line_error(code, err, "shot 's2'", "is the input", "g.1001.exr", "shot 's1'")
+    assert file_hash(graded / "g.1001.exr") == before
+    assert not (tmp_path / "r").exists()  # nothing rendered, not even s1
+
+
+def test_two_shots_writing_the_same_files_are_refused(capsys, tmp_path, plate_sequence):
+    config = two_shot_config(tmp_path, plate_sequence, f"{tmp_path}/r/x/../s1.####.exr")
+    code, _, err = run(capsys, "batch", config, "--no-progress")
+    one_line_error(code, err, "shots 's1' and 's2' both write", "s1.1001.exr")
+    assert not (tmp_path / "r").exists()
+
+
+def otio_timeline(tmp_path, plate_sequence):
+    otio = pytest.importorskip("opentimelineio")
+    timeline = otio.schema.Timeline(name="reel")
+    track = otio.schema.Track()
+    reference = otio.schema.ImageSequenceReference(
+        target_url_base=f"{plate_sequence.parent}/",
+        name_prefix="shot.",
+        name_suffix=".png",
+        start_frame=1001,
+        frame_zero_padding=4,
+        rate=24,
+        available_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(5, 24)
+        ),
+    )
+    track.append(otio.schema.Clip(name="sh010", media_reference=reference))
+    timeline.tracks.append(track)
+    path = tmp_path / "reel.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    return path
+
+
+def test_import_otio_never_replaces_its_timeline_nor_writes_half_a_config(
+    capsys, tmp_path, plate_sequence
+):
+    timeline = otio_timeline(tmp_path, plate_sequence)
+    before = timeline.read_bytes()
+    code, _, err = run(capsys, "import-otio", timeline, "-o", timeline)
+    one_line_error(code, err, "reel.otio", "is the input")
+    assert timeline.read_bytes() == before
+    (tmp_path / "folder.toml").mkdir()
+    code, _, err = run(capsys, "import-otio", timeline, "-o", tmp_path / "folder.toml")
+    one_line_error(code, err, "folder.toml", "cannot write")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run(capsys, "import-otio", timeline, "-o", blocker / "shots.toml")
+    one_line_error(code, err, "shots.toml", "cannot write")
+
+
+def test_import_otio_of_deeply_nested_json_is_one_line(capsys, tmp_path):
+    pytest.importorskip("opentimelineio")
+    nested = tmp_path / "deep.otio"
+    nested.write_text("[" * 200_000 + "]" * 200_000)
+    code, _, err = run(capsys, "import-otio", nested, "-o", tmp_path / "shots.toml")
+    one_line_error(code, err, "deep.otio")
+
+
+def test_export_never_replaces_the_weights_it_exports(capsys, tmp_path, monkeypatch):
+    weights = weights_copy(tmp_path, monkeypatch)  # the weights folder a user points at
+    card = weights.with_suffix(".json")
+    before = file_hash(weights), file_hash(card)
+    code, _, err = run(capsys, "export", "unet-native", "-o", weights)
+    one_line_error(code, err, "unet-native.safetensors", "is the input")
+    code, _, err = run(capsys, "export", "unet-native", "-o", weights.with_suffix(".pt"))
+    one_line_error(code, err, "unet-native.json", "is the input")
+    assert (file_hash(weights), file_hash(card)) == before
+    assert not weights.with_suffix(".pt").exists()
+
+
+# --- silent garbage and tracebacks ----------------------------------------------------------
+
+
+def weights_copy(tmp_path, monkeypatch, name="unet-native"):
+    import shutil
+
+    from hdr_plugin.models import BUNDLED_WEIGHTS
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(BUNDLED_WEIGHTS / f"{name}{suffix}", folder)
+    monkeypatch.setenv("HDR_PLUGIN_WEIGHTS", str(folder))
+    return folder / f"{name}.safetensors"
+
+
+@pytest.mark.parametrize(
+    ("model", "value", "flags"),
+    [
+        ("unet-native", float("nan"), ["-m", "unet-native"]),
+        ("unet-native", float("inf"), ["-m", "unet-native"]),
+        ("camera-curve", float("nan"), ["-m", "linear", "--input-colorspace", "auto"]),
+    ],
+)
+def test_non_finite_weights_are_refused_at_load(capsys, tmp_path, monkeypatch, model, value, flags):
+    from safetensors.torch import load_file, save_file
+
+    path = weights_copy(tmp_path, monkeypatch, model)
+    tensors = load_file(path)
+    name = sorted(tensors)[0]
+    tensors[name].view(-1)[0] = value
+    save_file(tensors, path)
+    plate = write_image(tmp_path / "p.png", gradient_plate())
+    code, _, err = run(capsys, "render", plate, "-o", tmp_path / "o.exr", *flags)
+    one_line_error(code, err, f"{model}.safetensors", "non-finite", name)
+    assert not (tmp_path / "o.exr").exists()
+
+
+def test_a_model_that_outputs_nan_writes_nothing(color):
+    from hdr_plugin.errors import ModelError
+    from hdr_plugin.node import ReconstructNode, ReconstructSettings
+
+    node = ReconstructNode(ReconstructSettings(model="inverse-hable"), color)
+    node.model = lambda encoded: np.full_like(encoded, np.nan)
+    with pytest.raises(ModelError, match="'inverse-hable' produced .* non-finite"):
+        node.process_frame(gradient_plate())
+
+
+@pytest.mark.parametrize(
+    "architecture",
+    [{"widths": []}, {"widths": [-1, 32]}, {"proxy_edge": "abc"}],
+    ids=["empty widths", "negative width", "text size"],
+)
+def test_model_cards_with_nonsense_architectures_are_one_line(
+    capsys, tmp_path, monkeypatch, architecture
+):
+    path = weights_copy(tmp_path, monkeypatch, "highlight-unet")
+    card = json.loads(path.with_suffix(".json").read_text())
+    card["architecture"] = {**card["architecture"], **architecture}
+    path.with_suffix(".json").write_text(json.dumps(card))
+    plate = write_image(tmp_path / "p.png", gradient_plate())
+    code, _, err = run(capsys, "render", plate, "-o", tmp_path / "o.exr")
+    one_line_error(code, err, "highlight-unet", "architecture")
+
+
+def test_non_utf8_shot_and_training_configs_are_one_line(capsys, tmp_path):
+    bad = tmp_path / "shots.toml"
+    bad.write_bytes(b'[[shot]]\nname = "\xff\xfe"\n')
+    code, _, err = run(capsys, "batch", bad)
+    one_line_error(code, err, "shots.toml", "UTF-8")
+    code, _, err = run(capsys, "train", bad)
+    one_line_error(code, err, "shots.toml", "UTF-8")
+
+
+def test_ocio_configs_that_are_garbage_or_miss_a_lut_are_one_line(capsys, tmp_path):
+    plate = write_image(tmp_path / "p.png", gradient_plate())
+    garbage = tmp_path / "garbage.ocio"
+    garbage.write_bytes(os.urandom(4096))
+    code, _, err = run(capsys, "--ocio", garbage, "render", plate, "-o", tmp_path / "o.exr")
+    one_line_error(code, err, "garbage.ocio")
+    import PyOpenColorIO as ocio
+
+    from hdr_plugin.color import resolve_config_path
+
+    config = ocio.Config.CreateFromFile(resolve_config_path(None))
+    plate_space = ocio.ColorSpace(name="lut plate")
+    lut_file = ocio.FileTransform(src="missing.spi1d")
+    plate_space.setTransform(lut_file, ocio.COLORSPACE_DIR_TO_REFERENCE)
+    config.addColorSpace(plate_space)
+    config.setSearchPath(".")
+    lut = tmp_path / "lut.ocio"
+    lut.write_text(config.serialize())
+    code, _, err = run(
+        capsys, "--ocio", lut, "render", plate, "-o", tmp_path / "o.exr",
+        "-m", "linear", "--input-colorspace", "lut plate",
+    )  # fmt: skip
+    one_line_error(code, err, "missing.spi1d")
+    assert not (tmp_path / "o.exr").exists()

@@ -17,7 +17,7 @@ from tests.test_neural import TINY, weights  # noqa: F401  (fixture)
 @pytest.mark.parametrize("name", list(TINY))
 def test_export_loads_and_matches_eager(name, color, weights, tmp_path):  # noqa: F811
     model = create_model(name, color, {"device": "cpu", "precision": "float32"})
-    path = export_torchscript(model, tmp_path / f"{name}.pt", size=64)
+    path = export_torchscript(model, tmp_path / "exported" / f"{name}.pt", size=64)
     loaded = torch.jit.load(str(path))
     for height, width in [(64, 64), (70, 100)]:  # the traced size and another one
         plate = gradient_plate(height, width, seed=1)

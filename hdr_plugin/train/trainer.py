@@ -139,7 +139,11 @@ class TrainConfig:
         values: dict[str, Any] = {}
         if path is not None:
             try:
-                values = tomllib.loads(Path(path).read_text())
+                values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+                ) from exc
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"training config {path}: {exc}") from exc
         for key, raw in dict(overrides).items():

@@ -139,11 +139,25 @@ def load_state_dict(
             isinstance(v, torch.Tensor) for v in state.values()
         ):
             raise ModelError(f"{path}: expected a state dict of tensors")
-        return dict(state)
+        return _finite(dict(state), path)
     try:
-        return load_file(str(path), device="cpu")
+        state = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
+    return _finite(state, path)
+
+
+def _finite(state: dict, path: Path) -> dict:
+    """``state``, unless a floating-point tensor holds NaN or infinity (a diverged run)."""
+    import torch
+
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ModelError(
+                f"{path}: tensor {name!r} holds non-finite values (NaN or infinity); these "
+                "weights come from a diverged run and would render garbage"
+            )
+    return state
 
 
 def _looks_like_pickle(path: Path) -> bool:
