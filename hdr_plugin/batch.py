@@ -197,7 +197,12 @@ def run_task(task: FrameTask, force: bool = False) -> TaskResult:
     try:
         node = _node_for(task)
         expected = frame_attributes(node, task.plate, task.frame, task.matte)
-        if not force and is_complete(task.output, expected):
+        written_as = {
+            "pixel_type": task.pixel_type,
+            "compression": task.compression,
+            "write_masks": task.write_masks,
+        }
+        if not force and is_complete(task.output, expected, **written_as):
             return TaskResult(task, task.output, skipped=True)
         timings: Counter[str] = Counter()
         before = Counter(node.timings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import socket
 import sys
 import tempfile
 import threading
@@ -39,6 +40,8 @@ DEFAULT_MAX_PIXELS = 64 * 2**20
 TEMPORARY_SUFFIX = ".tmp.exr"
 #: A temporary file untouched this long belongs to a writer that was killed.
 STALE_TEMPORARY_SECONDS = 60.0
+#: This machine, in temporary names ("~" and "." would confuse their parsing).
+_HOST = socket.gethostname().replace("~", "-").replace(".", "-") or "host"
 
 
 @contextlib.contextmanager
@@ -63,7 +66,8 @@ def atomic_write(path: str | os.PathLike[str], *, suffix: str = ".tmp") -> Itera
         raise OutputError(
             f"{final}: cannot write: cannot create folder {final.parent}: {exc.strerror}"
         ) from exc
-    temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}{suffix}")
+    writer = f"{_HOST}~{os.getpid()}~{uuid.uuid4().hex[:8]}"  # who: see remove_stale_temporaries
+    temporary = final.with_name(f".{final.name}.{writer}{suffix}")
     try:
         yield temporary
         os.replace(temporary, final)
@@ -95,18 +99,34 @@ def check_not_an_input(output: str | os.PathLike[str], inputs, *, flag: str = "o
 def remove_stale_temporaries(output: str | os.PathLike[str]) -> int:
     """Delete temporary files a killed writer of ``output`` left beside it; returns how many.
 
-    Only ``output``'s own temporaries (``.<name>.<id>.tmp.exr``) older than
-    :data:`STALE_TEMPORARY_SECONDS` go: never a file another render is writing now.
+    Only ``output``'s own temporaries (``.<name>.<host>~<pid>~<id>.tmp.exr``) go, and
+    only those no live process is writing: at once when their writer was a process of
+    this machine that has ended, else (another machine of a farm, a name without a
+    writer) once untouched for :data:`STALE_TEMPORARY_SECONDS`.
     """
     final = Path(output)
     removed = 0
     now = time.time()
     for path in final.parent.glob(f".{glob.escape(final.name)}.*{TEMPORARY_SUFFIX}"):
+        writer = path.name[len(final.name) + 2 : -len(TEMPORARY_SUFFIX)].split("~")
         with contextlib.suppress(OSError):
-            if now - path.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+            if _writer_ended(writer) or now - path.stat().st_mtime > STALE_TEMPORARY_SECONDS:
                 path.unlink()
                 removed += 1
     return removed
+
+
+def _writer_ended(writer: list[str]) -> bool:
+    """Whether ``[host, pid, id]`` names a process of this machine that no longer runs."""
+    if len(writer) != 3 or writer[0] != _HOST or not writer[1].isdigit():
+        return False
+    try:
+        os.kill(int(writer[1]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
 
 
 @dataclass

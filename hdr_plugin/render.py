@@ -164,10 +164,18 @@ _MATCH_KEYS = (
 _OPTIONAL_KEYS = ("hdr_plugin:frame", "hdr_plugin:matteHash")
 
 
-def is_complete(output: str, expected: dict[str, Any]) -> bool:
+def is_complete(
+    output: str,
+    expected: dict[str, Any],
+    *,
+    pixel_type: str = "half",
+    compression: str = "zip",
+    write_masks: bool = False,
+) -> bool:
     """Whether ``output`` is a whole EXR with the provenance ``expected`` describes.
 
     Whole: every pixel reads back (a truncated file from a killed render does not count).
+    It must also be written as asked now: its pixel type, compression and mask channels.
     """
     import OpenImageIO as oiio
 
@@ -180,6 +188,14 @@ def is_complete(output: str, expected: dict[str, Any]) -> bool:
         spec = image.spec()
         keys = [*_MATCH_KEYS, *(k for k in _OPTIONAL_KEYS if k in expected)]
         if not all(spec.getattribute(key) == expected[key] for key in keys):
+            return False
+        stored = str(spec.format)  # "half" or "float"
+        masks = "mask.highlight" in spec.channelnames
+        if (stored, spec.getattribute("compression"), masks) != (
+            pixel_type,
+            compression,
+            write_masks,
+        ):
             return False
         pixels = image.read_image(0, 0, 0, spec.nchannels, oiio.HALF)
         return pixels is not None and not image.has_error

@@ -625,3 +625,69 @@ def test_ocio_configs_that_are_garbage_or_miss_a_lut_are_one_line(capsys, tmp_pa
     )  # fmt: skip
     one_line_error(code, err, "missing.spi1d")
     assert not (tmp_path / "o.exr").exists()
+
+
+# --- resume, temporaries, publish folders ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [["--pixel-type", "float"], ["--compression", "piz"], ["--write-masks"]],
+    ids=["pixel type", "compression", "masks"],
+)
+def test_resume_re_renders_frames_written_otherwise(capsys, tmp_path, plate_sequence, change):
+    config = tmp_path / "shots.toml"
+    config.write_text(
+        f'[[shot]]\nname = "s"\nplate = "{plate_sequence}"\nmodel = "linear"\n'
+        f'output = "{tmp_path}/r/s.####.exr"\n'
+    )
+    assert run(capsys, "batch", config, "--no-progress")[0] == 0
+    key = change[0].removeprefix("--").replace("-", "_")
+    value = change[1] if len(change) > 1 else True
+    text = config.read_text() + (f'{key} = "{value}"\n' if value is not True else f"{key} = true\n")
+    config.write_text(text)
+    code, out, err = run(capsys, "batch", config, "--no-progress")
+    assert code == 0, err
+    assert "skipped" not in out or "0 skipped" in out, out
+    _, spec = read_exr(tmp_path / "r" / "s.1001.exr")
+    if key == "pixel_type":
+        assert str(spec.format) == "float"
+    elif key == "compression":
+        assert spec.getattribute("compression") == "piz"
+    else:
+        assert "mask.highlight" in spec.channelnames
+
+
+def test_a_killed_renders_temporaries_are_removed_at_the_next_start(capsys, tmp_path):
+    from hdr_plugin.io import atomic_write
+
+    plate = write_image(tmp_path / "p.png", gradient_plate())
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = int(child.stdout)
+    with atomic_write(tmp_path / "o.exr", suffix=".tmp.exr") as live:
+        orphan = live.with_name(live.name.replace(f"~{os.getpid()}~", f"~{dead}~"))
+        orphan.write_bytes(b"half an exr, seconds old")
+        live.write_bytes(b"")  # this process is still writing it
+        assert run(capsys, "render", plate, "-o", tmp_path / "o2.exr", "-m", "linear")[0] == 0
+        orphan_of_o2 = orphan.with_name(orphan.name.replace(".o.exr.", ".o2.exr."))
+        orphan.rename(orphan_of_o2)
+        assert run(capsys, "render", plate, "-o", tmp_path / "o2.exr", "-m", "linear")[0] == 0
+        assert not orphan_of_o2.exists() and live.exists()
+
+
+def test_published_versions_follow_the_umask(capsys, tmp_path, plate_sequence):
+    config = tmp_path / "shots.toml"
+    config.write_text(
+        f'[[shot]]\nname = "s"\nplate = "{plate_sequence}"\nmodel = "linear"\n'
+        f'output = "{tmp_path}/r/s.####.exr"\n'
+    )
+    old = os.umask(0o022)
+    try:
+        code, _, err = run(capsys, "publish", config, "--publish-root", tmp_path / "pub")
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    version = next((tmp_path / "pub" / "s").glob("v*"))
+    assert version.stat().st_mode & 0o777 == 0o755

@@ -39,6 +39,7 @@ class IntegratePublish(pyblish.api.InstancePlugin):
             root.mkdir(parents=True, exist_ok=True)
             _remove_stale_staging(root)
             staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+            staging.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; a version follows umask
             frames = [_copy(path, staging, frame) for frame, path in instance.data["outputs"]]
             version = _claim_version(root, staging, _manifest(instance, shot, frames))
         except OSError as exc:
@@ -51,6 +52,12 @@ class IntegratePublish(pyblish.api.InstancePlugin):
 STAGING_PREFIX = ".staging-"
 #: A staging folder untouched this long belongs to a publish that was killed.
 STALE_SECONDS = 24 * 3600
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _copy(path: str, staging: Path, frame: int | None) -> dict:
