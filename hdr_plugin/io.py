@@ -17,7 +17,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -138,12 +139,15 @@ class Image:
         channels: the C channel names as stored in the file.
         colorspace: the file's ``oiio:ColorSpace`` tag, or ``None`` when it has none.
         path: the file read.
+        metadata: header attributes an output carries over (:data:`CARRIED_METADATA`),
+            name -> (OIIO type, value), for :func:`carried_attributes`.
     """
 
     pixels: np.ndarray
     channels: tuple[str, ...]
     colorspace: str | None
     path: str
+    metadata: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
     @property
     def rgb(self) -> np.ndarray:
@@ -305,16 +309,65 @@ def _read(path: str, where: str, max_pixels: int) -> Image:
             shape = (spec.height, spec.width, spec.nchannels)
             channels = tuple(spec.channelnames)
             colorspace = spec.getattribute("oiio:ColorSpace") or None
+            metadata = {
+                a.name: (str(a.type), a.value)
+                for a in spec.extra_attribs
+                if a.name in CARRIED_METADATA
+            }
         finally:
             image_input.close()
         pixels = np.asarray(pixels, dtype=np.float32).reshape(shape)
     except (UnicodeDecodeError, ValueError, RuntimeError, MemoryError) as exc:
         # Corrupt headers surface as decoding, shape or allocation errors in the binding.
         raise PlateError(f"{where}: corrupt file ({type(exc).__name__}: {exc})") from exc
-    return Image(pixels, channels, colorspace, path)
+    return Image(pixels, channels, colorspace, path, metadata)
+
+
+#: Plate header attributes a render carries to its EXR: the shooting date, pixel aspect,
+#: frame rate and SMPTE time and key codes (what Nuke and an editorial pipeline read).
+CARRIED_METADATA = (
+    "DateTime",
+    "PixelAspectRatio",
+    "FramesPerSecond",
+    "dpx:FrameRate",
+    "smpte:TimeCode",
+    "smpte:KeyCode",
+)
+
+
+def carried_attributes(metadata: Mapping[str, tuple[str, Any]]) -> dict[str, Any]:
+    """An image's :data:`CARRIED_METADATA` as attributes for :func:`write_exr`.
+
+    DPX's float frame rate becomes the EXR's rational ``FramesPerSecond``.
+    """
+    carried = {name: typed for name, typed in metadata.items() if name != "dpx:FrameRate"}
+    rate = metadata.get("dpx:FrameRate")
+    if rate is not None and "FramesPerSecond" not in metadata and rate[1] > 0:
+        carried["FramesPerSecond"] = ("rational", frame_rate_fraction(float(rate[1])))
+    return {name: TypedValue(*typed) for name, typed in carried.items()}
+
+
+def frame_rate_fraction(rate: float) -> tuple[int, int]:
+    """A frame rate as a fraction: the NTSC rates (23.976 ...) as N*1000/1001, exactly."""
+    nominal = round(rate * 1001 / 1000)
+    if abs(rate - nominal * 1000 / 1001) < 5e-3 and abs(rate - round(rate)) > 1e-3:
+        return nominal * 1000, 1001
+    fps = Fraction(rate).limit_denominator(1000)
+    return fps.numerator, fps.denominator
+
+
+@dataclass(frozen=True)
+class TypedValue:
+    """An attribute value with its OIIO type (``rational``, ``timecode``, ``float`` ...)."""
+
+    type: str
+    value: Any
 
 
 def _attribute(spec: oiio.ImageSpec, name: str, value: Any) -> None:
+    if isinstance(value, TypedValue):
+        spec.attribute(name, oiio.TypeDesc(value.type), value.value)
+        return
     if isinstance(value, bool):
         spec.attribute(name, int(value))
     elif isinstance(value, (int, float, str)):
@@ -374,6 +427,9 @@ def write_exr(
     if "A" in channels:
         spec.alpha_channel = list(channels).index("A")
     spec.attribute("compression", compression)
+    # OIIO stamps the clock time unless told a DateTime; an empty one writes none, so the
+    # same pixels and attributes give the same bytes (a plate's own date is carried over)
+    spec.attribute("DateTime", "")
     for name, value in (attributes or {}).items():
         _attribute(spec, name, value)
 

@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
 from hdr_plugin.io import (
     DEFAULT_MAX_PIXELS,
     Image,
+    carried_attributes,
     check_header,
     read_image,
     remove_stale_temporaries,
@@ -127,12 +127,6 @@ def matte_files(pattern: str, plate: list[FrameFile]) -> list[FrameFile]:
     return expand_input(pattern, ",".join(str(item.frame) for item in plate))
 
 
-def _file_datetime(path: str) -> str:
-    """The plate file's modification time as an EXR DateTime: outputs stay reproducible."""
-    stamp = datetime.fromtimestamp(os.stat(path).st_mtime, tz=UTC)
-    return stamp.strftime("%Y:%m:%d %H:%M:%S")
-
-
 def frame_attributes(
     node: ReconstructNode, plate: str, frame: int | None, matte: str | None = None
 ) -> dict[str, Any]:
@@ -143,7 +137,6 @@ def frame_attributes(
     """
     attributes = {
         **node.provenance(),
-        "DateTime": _file_datetime(plate),
         "hdr_plugin:inputFile": os.path.basename(plate),
         "hdr_plugin:inputHash": file_hash(plate),
     }
@@ -289,6 +282,9 @@ def _write_frame(
             channels.append("mask.matte")
             layers.append(item.matte[..., None])
     attributes = {
+        # the plate's date, pixel aspect, frame rate and timecode; no clock time, so the
+        # same pixels give the same bytes
+        **carried_attributes(item.image.metadata),
         **frame_attributes(node, item.plate, item.frame, item.matte_path),
         "hdr_plugin:inputColorspace": result.input_colorspace,
     }

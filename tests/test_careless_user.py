@@ -691,3 +691,62 @@ def test_published_versions_follow_the_umask(capsys, tmp_path, plate_sequence):
     assert code == 0, err
     version = next((tmp_path / "pub" / "s").glob("v*"))
     assert version.stat().st_mode & 0o777 == 0o755
+
+
+# --- metadata: what the plate says reaches the EXR; no clock time --------------------------
+
+
+def test_the_plates_aspect_frame_rate_timecode_and_date_reach_the_exr(capsys, tmp_path):
+    spec = oiio.ImageSpec(64, 32, 3, oiio.UINT16)
+    spec.attribute("PixelAspectRatio", 2.0)
+    spec.attribute("dpx:FrameRate", 23.976)
+    spec.attribute("smpte:TimeCode", oiio.TypeDesc("timecode"), (0x01020304, 0))
+    spec.attribute("DateTime", "2024:05:06 07:08:09")
+    out = oiio.ImageOutput.create(str(tmp_path / "p.dpx"))
+    assert out.open(str(tmp_path / "p.dpx"), spec)
+    out.write_image(gradient_plate(32, 64))
+    out.close()
+    code, _, err = run(
+        capsys, "render", tmp_path / "p.dpx", "-o", tmp_path / "o.exr", "-m", "linear"
+    )
+    assert code == 0, err
+    _, exr = read_exr(tmp_path / "o.exr")
+    assert exr.getattribute("PixelAspectRatio") == 2.0
+    assert tuple(exr.getattribute("FramesPerSecond")) == (24000, 1001)
+    assert tuple(exr.getattribute("smpte:TimeCode"))[0] == 0x01020304
+    assert exr.getattribute("DateTime") == "2024:05:06 07:08:09"
+
+
+def test_the_same_pixels_give_the_same_bytes_after_a_clone(capsys, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    write_image(first / "p.png", gradient_plate())
+    (second / "p.png").write_bytes((first / "p.png").read_bytes())
+    os.utime(second / "p.png", (time.time() - 86400 * 30,) * 2)  # a clone's other mtime
+    for folder in (first, second):
+        code, _, err = run(
+            capsys, "render", folder / "p.png", "-o", folder / "o.exr", "-m", "linear"
+        )
+        assert code == 0, err
+    assert (first / "o.exr").read_bytes() == (second / "o.exr").read_bytes()
+
+
+def test_serial_process_and_dask_renders_of_the_sample_shots_are_byte_identical(capsys, tmp_path):
+    import shutil
+
+    pytest.importorskip("distributed")
+    from tests.conftest import REPO
+
+    shutil.copytree(REPO / "samples", tmp_path / "samples")
+    config = tmp_path / "samples" / "shots.toml"
+    renders = tmp_path / "samples" / "renders"
+
+    def rendered(*flags):
+        code, _, err = run(capsys, "batch", config, "--no-progress", "--force", *flags)
+        assert code == 0, err
+        return {p.relative_to(renders): p.read_bytes() for p in sorted(renders.rglob("*.exr"))}
+
+    serial = rendered()  # this process's threads: all cores
+    assert len(serial) == 24
+    assert rendered("--workers", "2") == serial  # one thread per worker
+    assert rendered("--local-cluster", "2") == serial
