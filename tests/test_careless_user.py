@@ -713,7 +713,7 @@ def test_the_plates_aspect_frame_rate_timecode_and_date_reach_the_exr(capsys, tm
     _, exr = read_exr(tmp_path / "o.exr")
     assert exr.getattribute("PixelAspectRatio") == 2.0
     assert tuple(exr.getattribute("FramesPerSecond")) == (24000, 1001)
-    assert tuple(exr.getattribute("smpte:TimeCode"))[0] == 0x01020304
+    assert exr.getattribute("smpte:TimeCode")[0] == 0x01020304
     assert exr.getattribute("DateTime") == "2024:05:06 07:08:09"
 
 
