@@ -18,6 +18,7 @@ from functools import cache, lru_cache
 import numpy as np
 import PyOpenColorIO as ocio
 
+from hdr_plugin.constants import DISPLAY_REFERENCE_NITS, REFERENCE_WHITE_NITS
 from hdr_plugin.errors import ColorError
 from hdr_plugin.ocio_configs import BUNDLED_CONFIG
 
@@ -52,6 +53,23 @@ _INTEROP_PRIMARIES = {
     "ap1": "ap1",
     "p3d65": "p3d65",
 }
+
+
+def light_levels(
+    rgb: np.ndarray, nits_per_unit: float = REFERENCE_WHITE_NITS
+) -> tuple[float, float]:
+    """A frame's content light levels, cd/m² (CTA-861.3, of one frame).
+
+    Args:
+        rgb: (H, W, 3) linear Rec.2020.
+        nits_per_unit: cd/m² of 1.0 (reference white, ITU-R BT.2408).
+
+    Returns:
+        ``(max_cll, fall)``: the brightest pixel's max(R, G, B), and the frame average of
+        max(R, G, B). A shot's MaxFALL is the largest FALL of its frames.
+    """
+    brightest = np.nan_to_num(np.clip(rgb, 0.0, None)).max(axis=-1) * np.float32(nits_per_unit)
+    return float(brightest.max()), float(brightest.mean())
 
 
 def _threads() -> int:
@@ -202,6 +220,25 @@ class ColorContext:
             C-contiguous (callers must not modify the result in place).
         """
         return apply_processor(self.processor(src, dst), rgb)
+
+    def is_hdr_display(self, name: str) -> bool:
+        """Whether ``name`` is an HDR video display encoding (PQ, HLG: ``hdr-video``)."""
+        space = self.config.getColorSpace(self.canonical(name))
+        return (
+            space.getReferenceSpaceType() == ocio.REFERENCE_SPACE_DISPLAY
+            and space.getEncoding() == "hdr-video"
+        )
+
+    def display_scale(self, name: str) -> float:
+        """Factor applied to scene-linear values before converting them to ``name``.
+
+        The config's display reference puts 1.0 at 100 cd/m²; an HDR video deliverable
+        puts scene-linear 1.0 at reference white, 203 cd/m² (ITU-R BT.2408), so PQ and
+        HLG get 2.03. Every other colourspace, 1.
+        """
+        if self.is_hdr_display(name):
+            return REFERENCE_WHITE_NITS / DISPLAY_REFERENCE_NITS
+        return 1.0
 
     def views(self) -> tuple[str, ...]:
         """Every ``"DISPLAY/VIEW"`` pair of the config, displays in config order."""

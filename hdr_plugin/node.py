@@ -26,6 +26,7 @@ from hdr_plugin.color import (
     LINEAR_REC709,
     WORKING_SPACE,
     ColorContext,
+    light_levels,
 )
 from hdr_plugin.errors import ConfigError, ModelError
 from hdr_plugin.io import unpremultiply
@@ -249,6 +250,8 @@ class NodeOutput:
             first read: a render that writes no masks never pays for it).
         input_colorspace: colourspace the plate was decoded from (for ``auto``, the one
             it is displayed in).
+        light_levels: for a PQ or HLG output, the frame's (MaxCLL, FALL) in cd/m²
+            (:func:`~hdr_plugin.color.light_levels`).
         input_curve: for ``auto``, what the estimate decided (the display encoding OCIO
             decoded, or the estimated inverse curve, with its confidence); else ``None``.
     """
@@ -257,6 +260,7 @@ class NodeOutput:
     mask_of: Callable[[], np.ndarray] = field(repr=False)
     input_colorspace: str
     input_curve: CurveEstimate | None = None
+    light_levels: tuple[float, float] | None = None
 
     @functools.cached_property
     def highlight_mask(self) -> np.ndarray:
@@ -285,6 +289,8 @@ class ReconstructNode:
         self.model = create_model(s.model, self.color, self.model_options)
         self._linear = self.model if s.model == "linear" else create_model("linear", self.color)
         self.output_colorspace = self.color.canonical(s.output_colorspace)
+        #: PQ and HLG place scene-linear 1.0 at 203 cd/m² (:meth:`ColorContext.display_scale`)
+        self._display_scale = self.color.display_scale(self.output_colorspace)
         self._curves = load_curve_estimator(self.color) if s.input_colorspace == AUTO else None
         self._held_curve: CurveEstimate | None = None
         #: Seconds spent per stage since the node was built (``colour``, ``model``).
@@ -377,9 +383,13 @@ class ReconstructNode:
             result = mix(plain, result, s.mix, matte)
         if s.white_level != 1.0:
             result = result * np.float32(s.white_level)
+        levels = None
+        if self._display_scale != 1.0:
+            levels = light_levels(result)
+            result = result * np.float32(self._display_scale)
         out = self.color.convert(result, WORKING_SPACE, self.output_colorspace)
         self.timings["colour"] += colour_time + time.perf_counter() - start
-        return NodeOutput(out, mask_of, source_space, estimate)
+        return NodeOutput(out, mask_of, source_space, estimate, levels)
 
     def _curve_of(self, rgb: np.ndarray) -> CurveEstimate:
         """The ``auto`` estimate for a frame: the shot's held one, else the frame's own."""

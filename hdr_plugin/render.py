@@ -288,6 +288,9 @@ def _write_frame(
         **frame_attributes(node, item.plate, item.frame, item.matte_path),
         "hdr_plugin:inputColorspace": result.input_colorspace,
     }
+    if result.light_levels is not None:  # PQ / HLG: CTA-861.3 levels of this frame, cd/m²
+        attributes["MaxCLL"] = round(result.light_levels[0], 1)
+        attributes["MaxFALL"] = round(result.light_levels[1], 1)
     estimate = result.input_curve
     if estimate is not None:  # --input-colorspace auto: what it decided, and how sure
         attributes["hdr_plugin:inputCurve"] = estimate.name

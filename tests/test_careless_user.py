@@ -750,3 +750,36 @@ def test_serial_process_and_dask_renders_of_the_sample_shots_are_byte_identical(
     assert len(serial) == 24
     assert rendered("--workers", "2") == serial  # one thread per worker
     assert rendered("--local-cluster", "2") == serial
+
+
+# --- HDR deliverables: reference white at 203 cd/m² -----------------------------------------
+
+
+def pq_nits(code):
+    """SMPTE ST 2084 EOTF: PQ code values -> cd/m² (written out, independent of OCIO)."""
+    m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+    p = np.power(np.clip(code, 0, 1), 1 / m2)
+    return 10000 * np.power(np.maximum(p - c1, 0) / (c2 - c3 * p), 1 / m1)
+
+
+@pytest.mark.parametrize("display", ["Rec.2100-PQ - Display", "Rec.2100-HLG - Display"])
+def test_pq_and_hlg_renders_put_reference_white_at_203_nits(capsys, tmp_path, color, display):
+    from tests.conftest import SAMPLE_PLATES
+
+    plate = SAMPLE_PLATES / "pan.1012.png"
+    linear, hdr = tmp_path / "linear.exr", tmp_path / "hdr.exr"
+    for out, space in ((linear, "Linear Rec.2020"), (hdr, display)):
+        code, _, err = run(capsys, "render", plate, "-o", out, "--output-colorspace", space)
+        assert code == 0, err
+    scene, _ = read_exr(linear)
+    coded, spec = read_exr(hdr)
+    if "HLG" in display:  # HLG and PQ share the display reference: decode through PQ
+        coded = color.convert(coded[..., :3], display, "Rec.2100-PQ - Display")
+    nits = pq_nits(coded[..., :3])
+    lit = scene[..., :3] > 0.05
+    assert np.median(nits[lit] / scene[..., :3][lit]) == pytest.approx(203, rel=0.01)
+    brightest = scene[..., :3].max(axis=-1) * 203
+    assert spec.getattribute("MaxCLL") == pytest.approx(brightest.max(), rel=2e-3)
+    assert spec.getattribute("MaxFALL") == pytest.approx(brightest.mean(), rel=2e-3)
+    _, linear_spec = read_exr(linear)
+    assert linear_spec.getattribute("MaxCLL") is None  # scene-linear EXRs carry no levels

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import PyOpenColorIO as ocio
 
-from hdr_plugin.color import WORKING_SPACE, ColorContext, apply_processor
+from hdr_plugin.color import WORKING_SPACE, ColorContext, apply_processor, light_levels
 from hdr_plugin.constants import LUMA_REC2020
 
 #: False-colour stops relative to 18 % grey: (upper bound in stops, RGB colour).
@@ -230,12 +230,10 @@ def luminance_scope(hdr: np.ndarray, nits_per_unit: float = 203.0, bins: int = 2
         nits_per_unit: cd/m² of a value of 1.0 (203 / white level, per ITU-R BT.2408).
         bins: histogram bins over :data:`SCOPE_RANGE`.
     """
-    rgb = np.nan_to_num(np.clip(hdr, 0.0, None)) * np.float32(nits_per_unit)
-    luminance = rgb @ LUMA_REC2020
+    luminance = np.nan_to_num(np.clip(hdr, 0.0, None)) @ LUMA_REC2020 * np.float32(nits_per_unit)
     edges = np.geomspace(*SCOPE_RANGE, bins + 1)
     counts, _ = np.histogram(np.clip(luminance, edges[0], edges[-1]), bins=edges)
-    brightest = rgb.max(axis=-1)
-    return Scope(counts, edges, float(brightest.max()), float(brightest.mean()))
+    return Scope(counts, edges, *light_levels(hdr, nits_per_unit))
 
 
 def scope_x(nits: float, width: int) -> int:
