@@ -783,3 +783,32 @@ def test_pq_and_hlg_renders_put_reference_white_at_203_nits(capsys, tmp_path, co
     assert spec.getattribute("MaxFALL") == pytest.approx(brightest.mean(), rel=2e-3)
     _, linear_spec = read_exr(linear)
     assert linear_spec.getattribute("MaxCLL") is None  # scene-linear EXRs carry no levels
+
+
+# --- the viewer from the command line -----------------------------------------------------
+
+
+def test_a_viewer_still_never_replaces_the_plate(capsys, tmp_path):
+    plate = write_image(tmp_path / "plate.png", gradient_plate())
+    before = file_hash(plate)
+    code, _, err = run(capsys, "view", plate, "--screenshot", plate)
+    one_line_error(code, err, "plate.png", "is the input")
+    assert file_hash(plate) == before
+
+
+def test_a_viewer_still_of_a_corrupt_plate_fails_and_writes_nothing(capsys, tmp_path):
+    plate = tmp_path / "plate.png"
+    write_image(plate, gradient_plate(64, 64))
+    plate.write_bytes(plate.read_bytes()[:300])
+    code, _, err = run(capsys, "view", plate, "--screenshot", tmp_path / "still.png")
+    one_line_error(code, err, "plate.png")
+    assert not (tmp_path / "still.png").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland displays")
+def test_the_viewer_without_a_display_says_so(capsys, tmp_path, monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    plate = write_image(tmp_path / "plate.png", gradient_plate())
+    code, _, err = run(capsys, "view", plate)
+    one_line_error(code, err, "no display", "--screenshot")
