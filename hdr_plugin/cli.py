@@ -228,9 +228,12 @@ def evaluate_command(
     """Score models on the test split: PU21-PSNR (whole, clipped), log-PSNR, PU21-SSIM."""
     import json
 
+    from hdr_plugin.render import check_output_folder
     from hdr_plugin.train.evaluate import evaluate, format_table
     from hdr_plugin.train.trainer import data_folder
 
+    if json_path:  # before the long work, not after it
+        check_output_folder(json_path)
     results = evaluate(
         [m.strip() for m in models.split(",")],
         data=data_folder(data, what="evaluate --data"),

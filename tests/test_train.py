@@ -307,6 +307,24 @@ def test_evaluate_prints_a_table(capsys, hdr_folder):
     assert ("srgb-2 HDR-FLIP" in out) == metrics.has_flip()
 
 
+def test_evaluate_refuses_an_unwritable_json_before_evaluating(capsys, hdr_folder, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    args = [
+        "evaluate",
+        "-m",
+        "linear",
+        "--data",
+        str(hdr_folder),
+        "--json",
+        str(blocker / "r.json"),
+    ]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert "r.json" in captured.err and "cannot write" in captured.err
+    assert "| linear |" not in captured.out  # nothing was evaluated
+
+
 def test_evaluate_names_unknown_pipelines(capsys, hdr_folder):
     assert main(["evaluate", "--data", str(hdr_folder), "--pipelines", "srgb"]) == 1
     err = capsys.readouterr().err
