@@ -253,14 +253,22 @@ def read_image(
         PlateError: missing, empty, unreadable, truncated or corrupt file (the message
             names the file and frame).
     """
-    path = os.fspath(path)
-    where = f"{path}" + (f" (frame {frame})" if frame is not None else "")
-    if not os.path.isfile(path):
-        raise PlateError(f"{where}: file not found")
-    if os.path.getsize(path) == 0:
-        raise PlateError(f"{where}: file is empty (0 bytes)")
+    path, where = _image_file(path, frame)
     with _quiet_libraries():
         return _read(path, where, max_pixels)
+
+
+def _image_file(path: str | os.PathLike[str], frame: int | None) -> tuple[str, str]:
+    """``path`` as a string and as messages name it, once it is a non-empty file."""
+    path = os.fspath(path)
+    where = f"{path}" + (f" (frame {frame})" if frame is not None else "")
+    if not os.path.exists(path):
+        raise PlateError(f"{where}: file not found")
+    if not os.path.isfile(path):
+        raise PlateError(f"{where}: not a file (a folder?)")
+    if os.path.getsize(path) == 0:
+        raise PlateError(f"{where}: file is empty (0 bytes)")
+    return path, where
 
 
 def check_header(path: str | os.PathLike[str], *, frame: int | None = None) -> None:
@@ -269,12 +277,7 @@ def check_header(path: str | os.PathLike[str], *, frame: int | None = None) -> N
     Raises:
         PlateError: not a file, empty, or an unreadable or deep header (file and frame).
     """
-    path = os.fspath(path)
-    where = f"{path}" + (f" (frame {frame})" if frame is not None else "")
-    if not os.path.isfile(path):
-        raise PlateError(f"{where}: not a file")
-    if os.path.getsize(path) == 0:
-        raise PlateError(f"{where}: file is empty (0 bytes)")
+    path, where = _image_file(path, frame)
     with _quiet_libraries():
         image_input = oiio.ImageInput.open(path)
         if image_input is None:
