@@ -92,6 +92,12 @@ def test_switching_model_re_renders_the_frame(qtbot, window):
     assert window.viewer.frame.result.rgb.max() == pytest.approx(1.0, abs=0.02)
 
 
+def test_the_model_options_placeholder_is_shown_whole(window):
+    options = window.panel.options
+    text = options.placeholderText()
+    assert options.width() >= options.fontMetrics().horizontalAdvance(text)
+
+
 def test_bad_knob_is_shown_in_the_panel(qtbot, window):
     window.panel.editors["output_colorspace"].setCurrentText("Raw")
     window.panel.editors["mask_threshold"].setValue(0.999)
