@@ -356,14 +356,17 @@ def contact_sheet(
     columns: int = 4,
     tile_width: int = 320,
 ) -> QtGui.QImage:
-    """Frames ``indices`` as a labelled grid (frame number, side labels, MaxCLL per tile)."""
+    """Frames ``indices`` as a labelled grid.
+
+    The header names the sides and the view and gives MaxCLL and MaxFALL over these
+    frames; each tile, its frame number and MaxCLL.
+    """
     tiles = []
     for index in indices:
         frame = controller.frame(index)
         picture = to_qimage(controller.composed(frame, state))
-        tiles.append(
-            (index, frame, picture.scaledToWidth(tile_width, QtCore.Qt.SmoothTransformation))
-        )
+        scaled = picture.scaledToWidth(tile_width, QtCore.Qt.SmoothTransformation)
+        tiles.append((index, controller.scope(frame), scaled))
     tile_height = max(t.height() for _, _, t in tiles)
     rows = -(-len(tiles) // columns)
     cell = (tile_width + 8, tile_height + LABEL_HEIGHT + 8)
@@ -380,14 +383,18 @@ def contact_sheet(
     painter.setPen(QtGui.QColor(230, 230, 230))
     a, b, shown = _side_labels(controller, state)
     header = a if state.wipe >= 1 else b if state.wipe <= 0 else f"{a} | {b}"
+    max_cll = max(scope.max_cll for _, scope, _ in tiles)
+    max_fall = max(scope.fall for _, scope, _ in tiles)
     painter.drawText(8, 15, f"{controller.pattern}: {header} ({shown})")
+    painter.drawText(
+        8, 31, f"MaxCLL {max_cll:.0f} cd/m² · MaxFALL {max_fall:.1f} cd/m² (these frames)"
+    )
     numbers = controller.frame_numbers()
-    for position, (index, frame, tile) in enumerate(tiles):
+    for position, (index, scope, tile) in enumerate(tiles):
         x = 8 + position % columns * cell[0]
         y = 8 + LABEL_HEIGHT + position // columns * cell[1]
         painter.drawImage(x, y, tile)
         number = numbers[index]
-        scope = controller.scope(frame)
         painter.drawText(
             x,
             y + tile.height() + 14,
