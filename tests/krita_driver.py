@@ -42,6 +42,14 @@ def main(*_args):
         dialog.exr.setText(str(out / "krita.exr"))
     if case == "bad":
         dialog.set_knob("input_colorspace", "Not A Colourspace")
+    if case == "selection":  # the right half of the plate (not the sun), as the matte
+        from krita import Selection
+
+        selection = Selection()
+        half = plate.width() // 2
+        selection.select(half, 0, plate.width() - half, plate.height(), 255)
+        plate.setSelection(selection)
+        dialog.matte.setCurrentText("selection")
     before = len(app.documents())
     hdr = dialog.run(report=messages.append, wait=True)
     result = {

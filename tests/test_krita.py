@@ -231,6 +231,24 @@ def test_the_mask_layer_is_hidden_and_the_exr_goes_through_the_core_writer(
 
 
 @needs_krita
+def test_the_selection_limits_where_the_model_applies(installed, tmp_path, cli_render):
+    result = run_in_krita("selection", installed, tmp_path)
+    assert result["messages"] == []
+    document = np.load(tmp_path / "layer0.npy")[..., :3]
+    expected, _ = cli_render
+    plain = tmp_path / "plain.exr"
+    assert cli(["render", str(PLATE), "-o", str(plain), "--mix", "0"]) == 0
+    plain_pixels, _ = read_exr(plain)
+    half = document.shape[1] // 2  # the sun is left of it, outside the selection
+    inside, outside = np.s_[:, half:], np.s_[:, :half]
+    np.testing.assert_allclose(document[inside], expected[inside][..., :3], rtol=2**-10, atol=1e-6)
+    np.testing.assert_allclose(
+        document[outside], plain_pixels[outside][..., :3], rtol=2**-10, atol=1e-6
+    )
+    assert np.abs(expected[outside][..., :3] - plain_pixels[outside][..., :3]).max() > 0.5
+
+
+@needs_krita
 def test_a_bad_knob_is_one_line_in_krita_and_creates_nothing(installed, tmp_path):
     result = run_in_krita("bad", installed, tmp_path)
     assert result["created"] == 0
