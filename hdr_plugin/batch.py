@@ -111,8 +111,8 @@ def plan(
     for shot in shots:
         try:
             plate = full = expand_input(shot.job.input, shot.job.frames)
-            every_matte = matte_files(shot.settings.matte, full) if shot.settings.matte else []
-            for item in [*full, *every_matte]:
+            # every frame of the plate, not only this chunk's, is kept from other shots
+            for item in full:
                 read_by.setdefault(os.path.realpath(item.path), (shot.name, item.path))
             if wanted is not None:
                 plate = [f for f in plate if f.frame in wanted]
@@ -126,6 +126,8 @@ def plan(
             mattes = matte_files(shot.settings.matte, plate) if shot.settings.matte else None
             check_inputs(plate, mattes)
             check_outputs(shot.job.output, outputs, plate, mattes)
+            for item in mattes or []:
+                read_by.setdefault(os.path.realpath(item.path), (shot.name, item.path))
         except HdrPluginError as exc:
             raise type(exc)(f"shot {shot.name!r}: {exc}") from exc
         for index, (item, target) in enumerate(zip(plate, outputs, strict=True)):

@@ -328,7 +328,7 @@ def import_otio_command(
     """Write a shot config from the image-sequence clips of an OpenTimelineIO TIMELINE."""
     from hdr_plugin.shots import parse_shots, shots_from_otio
 
-    check_not_an_input(config_path, [timeline], flag="-o")
+    check_not_an_input([config_path], [timeline], flag="-o")
     text = shots_from_otio(timeline, output=render_pattern, model=model)
     config = parse_shots(text, config_path)
     with atomic_write(config_path) as temporary:
@@ -458,7 +458,7 @@ def view_command(
         settings = ReconstructSettings(model=model or DEFAULT_MODEL)
         controller = ViewerController(path, settings, color, compare=compare)
     for still in stills:
-        check_not_an_input(still, [f.path for f in controller.files], flag="the still")
+        check_not_an_input([still], [f.path for f in controller.files], flag="the still")
     index = 0 if frame_number is None else controller.frame_index(frame_number)
     QtCore.qInstallMessageHandler(_qt_message)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
@@ -487,7 +487,7 @@ _QT_NOISE = ("propagateSizeHints", "QStandardPaths: XDG_RUNTIME_DIR")
 
 def _qt_message(_kind, _context, message: str) -> None:
     """Qt's messages, minus the offscreen platform's noise, on stderr."""
-    if not message.startswith(_QT_NOISE) and "propagateSizeHints" not in message:
+    if not any(noise in message for noise in _QT_NOISE):
         click.echo(f"Qt: {message}", err=True)
 
 

@@ -137,6 +137,9 @@ def _load_config(path: str) -> ocio.Config:
     except (ocio.Exception, ocio.ExceptionMissingFile) as exc:
         source = " (from $OCIO)" if path == os.environ.get("OCIO") else ""
         raise ColorError(f"cannot load OCIO config {path!r}{source}: {exc}") from exc
+    except UnicodeDecodeError as exc:  # OCIO's own message quotes the undecodable bytes
+        source = " (from $OCIO)" if path == os.environ.get("OCIO") else ""
+        raise ColorError(f"cannot load OCIO config {path!r}{source}: not UTF-8 text") from exc
     return config
 
 

@@ -118,8 +118,8 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
     final = Path(path)
     weights = [weights_path(get_spec(name)) for name in learned_models()]
     protected = [*weights, *(w.with_suffix(".json") for w in weights)]
-    check_not_an_input(final, protected, flag="-o")
-    check_not_an_input(final.with_suffix(".json"), protected, flag="the sidecar of -o")
+    check_not_an_input([final], protected, flag="-o")
+    check_not_an_input([final.with_suffix(".json")], protected, flag="the sidecar of -o")
     with atomic_write(final) as temporary:
         torch.jit.save(scripted, str(temporary))
     sidecar = {

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -82,15 +82,21 @@ def atomic_write(path: str | os.PathLike[str], *, suffix: str = ".tmp") -> Itera
         raise
 
 
-def check_not_an_input(output: str | os.PathLike[str], inputs, *, flag: str = "output") -> None:
-    """Refuse to write ``output`` over one of ``inputs`` (a link or another spelling too).
+def check_not_an_input(
+    outputs: Iterable[str | os.PathLike[str]],
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    flag: str = "output",
+) -> None:
+    """Refuse to write any of ``outputs`` over one of ``inputs`` (a link or another spelling).
 
     Raises:
         OutputError: naming the output and the input it would replace.
     """
-    target = os.path.realpath(output)
-    for source in inputs:
-        if os.path.realpath(source) == target:
+    sources = {os.path.realpath(source): source for source in inputs}
+    for output in outputs:
+        source = sources.get(os.path.realpath(output))
+        if source is not None:
             raise OutputError(
                 f"{flag} {output} is the input {source}: writing it would replace the "
                 "source; choose another file"

@@ -25,6 +25,7 @@ from hdr_plugin.io import (
     Image,
     carried_attributes,
     check_header,
+    check_not_an_input,
     read_image,
     remove_stale_temporaries,
     write_exr,
@@ -84,14 +85,7 @@ def check_outputs(
     check_output_folder(outputs[0])
     for output in outputs:  # what a killed render left behind
         remove_stale_temporaries(output)
-    inputs = {os.path.realpath(f.path): f.path for f in [*plate, *(mattes or [])]}
-    for output in outputs:
-        source = inputs.get(os.path.realpath(output))
-        if source is not None:
-            raise OutputError(
-                f"output {output} is the input {source}: rendering would overwrite the "
-                "source; choose another -o"
-            )
+    check_not_an_input(outputs, [f.path for f in [*plate, *(mattes or [])]])
 
 
 def check_inputs(plate: list[FrameFile], mattes: list[FrameFile] | None) -> None:

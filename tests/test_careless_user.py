@@ -604,9 +604,10 @@ def test_non_utf8_shot_and_training_configs_are_one_line(capsys, tmp_path):
 def test_ocio_configs_that_are_garbage_or_miss_a_lut_are_one_line(capsys, tmp_path):
     plate = write_image(tmp_path / "p.png", gradient_plate())
     garbage = tmp_path / "garbage.ocio"
-    garbage.write_bytes(os.urandom(4096))
-    code, _, err = run(capsys, "--ocio", garbage, "render", plate, "-o", tmp_path / "o.exr")
-    one_line_error(code, err, "garbage.ocio")
+    for junk in (bytes(range(256)) * 16, b"ocio_profile_version: [\x01\x02\n" * 64):
+        garbage.write_bytes(junk)  # not UTF-8; UTF-8 but not YAML
+        code, _, err = run(capsys, "--ocio", garbage, "render", plate, "-o", tmp_path / "o.exr")
+        one_line_error(code, err, "garbage.ocio")
     import PyOpenColorIO as ocio
 
     from hdr_plugin.color import resolve_config_path

@@ -179,12 +179,11 @@ class ViewerController:
             image, weights = read_plate_frame(
                 item.path, item.frame, matte, self.settings.matte_channel
             )
-            result, other = (
-                node.process_frame(image.straight_rgb, weights, input_colorspace=image.colorspace)
-                if node is not None
-                else None
-                for node in (self.node, self._other)
-            )
+            rgb, tag = image.straight_rgb, image.colorspace
+            result = self.node.process_frame(rgb, weights, input_colorspace=tag)
+            other = None
+            if self._other is not None:  # the compared model, on the same decoded frame
+                other = self._other.process_frame(rgb, weights, input_colorspace=tag)
             self._cache[index] = Frame(image.rgb, result.input_colorspace, result, weights, other)
         return self._cache[index]
 

@@ -15,7 +15,6 @@ addChildNode``; ``Selection.pixelData``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -258,7 +257,6 @@ class ReconstructDialog(QDialog):
         self.document, self.color = document, color
         self.editors: dict[str, QWidget] = {}
         form = QFormLayout(self)
-        defaults = ReconstructSettings()
         for param in node_parameters(color):
             if param.name in HOST_SET:
                 continue
@@ -309,7 +307,6 @@ class ReconstructDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-        self._defaults = defaults
 
     def set_knob(self, name: str, value) -> None:
         """Show ``value`` in the editor of knob ``name`` (a shot's knobs, scripts, tests)."""
@@ -340,7 +337,7 @@ class ReconstructDialog(QDialog):
             else:
                 values[name] = editor.value()
         values["model_options"] = parse_options(self.options.text())
-        settings = dataclasses.replace(self._defaults, **values)
+        settings = ReconstructSettings(**values)
         return Request(
             settings, self.matte.currentText(), self.mask_layer.isChecked(), self.exr.text().strip()
         )
