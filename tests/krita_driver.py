@@ -35,6 +35,8 @@ def main(*_args):
     plate = app.openDocument(os.environ["HDR_KRITA_PLATE"])
     if case == "u16":
         plate.setColorSpace("RGBA", "U16", plate.colorProfile())
+        pixels = bytes(plate.topLevelNodes()[0].pixelData(0, 0, plate.width(), plate.height()))
+        (out / "plate.u16").write_bytes(pixels)  # what Krita holds: BGRA, 16-bit
     dialog = ReconstructDialog(plate, ColorContext.resolve())
     messages = []
     if case == "mask":
