@@ -14,7 +14,7 @@ from hdr_plugin.io import read_image
 from hdr_plugin.models import create_model, get_spec
 from hdr_plugin.models.engine.gate import GATE_THRESHOLD, LinearGate
 from hdr_plugin.models.engine.weights import save_weights
-from hdr_plugin.models.highlight_unet.arch import CLIP_LINEAR, HighlightUNet
+from hdr_plugin.models.highlight_unet.arch import CLIP_LINEAR, HighlightUNet, _box_max
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
 from tests.conftest import REPO, gradient_plate
 
@@ -123,3 +123,26 @@ def test_the_gain_weight_rises_from_the_edge_of_a_clipped_region():
     assert 0 < row[2] < 0.2 and row[12] == 1.0  # from a small share at the edge to full
     assert torch.all(torch.diff(row[2:13]) >= 0)  # rising inwards
     assert weight[1, 0, 39] == 1.0  # a region smaller than the feather: full at its core
+
+
+@pytest.mark.parametrize("radius", [1, 2, 5, 8])
+def test_box_maximum_is_max_pooling_that_ignores_the_frame_edge(radius):
+    x = torch.randn(2, 3, 19, 33)
+    expected = torch.nn.functional.max_pool2d(x, 2 * radius + 1, stride=1, padding=radius)
+    assert torch.equal(_box_max(x, radius), expected)
+
+
+@pytest.mark.parametrize(
+    "window", [[0, 37, 0, 53], [10, 11, 20, 21], [0, 5, 40, 53], [30, 37, 0, 9], [7, 29, 3, 50]]
+)
+def test_the_expanding_path_on_a_window_is_the_whole_unets_there(window):
+    # Gains are only needed inside clipped regions: the U-Net's expanding path runs there
+    # alone, and must give what the whole U-Net gives (odd sizes: uneven pooling levels).
+    torch.manual_seed(1)
+    net = HighlightUNet(widths=(4, 6, 8, 10), proxy_edge=37).eval()
+    x = torch.randn(1, 6, 37, 53)
+    with torch.no_grad():
+        whole = net.features(x, [0, 37, 0, 53])
+        part = net.features(x, window)
+    r0, r1, c0, c1 = window
+    torch.testing.assert_close(part, whole[:, :, r0:r1, c0:c1], rtol=1e-5, atol=1e-6)

@@ -43,7 +43,9 @@ GATE_THRESHOLD = 0.995
 
 def start_at_the_linearisation(head: nn.Conv2d) -> None:
     """Initialise a log-gain head so that training starts at gain exp(softplus(-4)) = 1.02."""
-    nn.init.normal_(head.weight, std=1e-3)
+    # Uniform, not normal: ``normal_`` on the meta device (where a loaded model's card is
+    # checked against its weights) imports torch._dynamo, seconds of CPU per process.
+    nn.init.uniform_(head.weight, -1e-3, 1e-3)
     nn.init.constant_(head.bias, -4.0)
 
 
