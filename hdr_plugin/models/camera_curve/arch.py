@@ -96,7 +96,7 @@ def _shrink(x: torch.Tensor, edge: int) -> torch.Tensor:
 
 
 def views(code: np.ndarray) -> list[torch.Tensor]:
-    """Proxies of an (H, W, 3) plate, its mirror image and its four quarters.
+    """Proxies of an (H, W, 3) plate and of its four quarters.
 
     The plate is area-averaged once to twice the proxy's edge; the whole plate's proxy is
     that halved, and the quarters' proxies are its quarters: the same averages as
@@ -105,7 +105,7 @@ def views(code: np.ndarray) -> list[torch.Tensor]:
     x = torch.from_numpy(np.clip(code, 0.0, 1.0).astype(np.float32)).permute(2, 0, 1)[None]
     base = _shrink(x, 2 * PROXY_EDGE)
     whole = _shrink(base, PROXY_EDGE)
-    parts = [whole, whole.flip(-1)]
+    parts = [whole]
     h, w = code.shape[0] // 2, code.shape[1] // 2
     if min(h, w) >= 32:  # smaller quarters have too few edges to say anything
         bh, bw = base.shape[-2] // 2, base.shape[-1] // 2
@@ -146,12 +146,18 @@ class CameraCurveEstimator:
     def inverse_at_knots(self, code: np.ndarray) -> np.ndarray:
         """(len(KNOTS),) the inverse curve of an (H, W, 3) plate.
 
-        The mean of the estimates from the whole plate, its mirror image and its four
+        The mean of the estimates from the whole plate (counted twice) and its four
         quarters: a curve shows everywhere in the frame, while an edge pattern that mimics
         one (a smooth sunset gradient, a saturated light) is usually in one part of it.
+        (Twice, as the mean once also held the plate's mirror image, whose statistics are
+        the plate's own.)
         """
-        curves = torch.cat([self.net(view.to(self.device)) for view in views(code)])
-        return curves.float().mean(dim=0).cpu().numpy().astype(np.float64)
+        parts = views(code)
+        curves = torch.cat([self.net(view.to(self.device)) for view in parts]).float()
+        weights = torch.ones(len(parts), 1, device=curves.device)
+        weights[0] = 2.0
+        mean = (curves * weights).sum(dim=0) / weights.sum()
+        return mean.cpu().numpy().astype(np.float64)
 
     def estimate(self, code: np.ndarray) -> CurveEstimate:
         """The decision for one plate (the render loop asks once per shot)."""
