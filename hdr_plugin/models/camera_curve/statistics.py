@@ -88,27 +88,27 @@ def code_histograms(code: torch.Tensor, bins: int = HISTOGRAM_BINS) -> torch.Ten
     return torch.cat([histogram, profile], dim=1).reshape(n, 2 * c * bins)
 
 
-def _edge_pairs(log_values: torch.Tensor, code: torch.Tensor):
-    """Per channel pair: (log-gradient ratio, log-chroma, mean code, shading-edge mask)."""
+def _edge_pairs(log_values: torch.Tensor, usable: torch.Tensor):
+    """Per channel pair (a, b): the log-gradient ratio and the shading-edge mask.
+
+    ``usable`` marks codes within :data:`EDGE_CODES` (:func:`_usable`).
+    """
     gy, gx = torch.gradient(log_values, dim=(-2, -1))
     norm = torch.sqrt(gx * gx + gy * gy)
-    low, high = EDGE_CODES
-    usable = (code > low) & (code < high)
+    log_norm = torch.log(norm + 1e-9)
+    strong = usable & (norm > MIN_LOG_GRADIENT)
     for a, b in PAIRS:
         cosine = (gx[..., a, :, :] * gx[..., b, :, :] + gy[..., a, :, :] * gy[..., b, :, :]) / (
             norm[..., a, :, :] * norm[..., b, :, :] + 1e-9
         )
-        mask = (
-            usable[..., a, :, :]
-            & usable[..., b, :, :]
-            & (cosine > MIN_COSINE)
-            & (norm[..., a, :, :] > MIN_LOG_GRADIENT)
-            & (norm[..., b, :, :] > MIN_LOG_GRADIENT)
-        )
-        ratio = torch.log(norm[..., a, :, :] + 1e-9) - torch.log(norm[..., b, :, :] + 1e-9)
-        chroma = log_values[..., a, :, :] - log_values[..., b, :, :]
-        level = 0.5 * (code[..., a, :, :] + code[..., b, :, :])
-        yield ratio, chroma, level, mask
+        mask = strong[..., a, :, :] & strong[..., b, :, :] & (cosine > MIN_COSINE)
+        yield a, b, log_norm[..., a, :, :] - log_norm[..., b, :, :], mask
+
+
+def _usable(code: torch.Tensor) -> torch.Tensor:
+    """Codes that are neither quantised near black nor possibly clipped."""
+    low, high = EDGE_CODES
+    return (code > low) & (code < high)
 
 
 def log_slope_profile(code: torch.Tensor) -> torch.Tensor:
@@ -123,7 +123,9 @@ def log_slope_profile(code: torch.Tensor) -> torch.Tensor:
     log_code = torch.log(x.clamp(min=1e-3))
     n = code.shape[0]
     sums = torch.zeros(n, LEVELS, 3, dtype=code.dtype, device=code.device)
-    for ratio, chroma, level, mask in _edge_pairs(log_code, x):
+    for a, b, ratio, mask in _edge_pairs(log_code, _usable(x)):
+        chroma = log_code[..., a, :, :] - log_code[..., b, :, :]
+        level = 0.5 * (x[..., a, :, :] + x[..., b, :, :])
         index = (level * LEVELS).long().clamp(0, LEVELS - 1)
         for k in range(LEVELS):
             m = (mask & (index == k)).to(code.dtype)
@@ -158,8 +160,9 @@ def shading_inconsistency(code: torch.Tensor, inverses: torch.Tensor) -> torch.T
         decoded = inverses[:, below] * (1 - weight) + inverses[:, below + 1] * weight
         log_linear = torch.log(decoded.clamp(min=1e-5))
         scores = torch.zeros(inverses.shape[0], dtype=code.dtype, device=code.device)
+        usable = _usable(plate)
         for k in range(inverses.shape[0]):
-            ratios = [r[m] for r, _, _, m in _edge_pairs(log_linear[k], plate)]
+            ratios = [r[m] for _, _, r, m in _edge_pairs(log_linear[k], usable)]
             ratios = torch.cat(ratios).abs()
             scores[k] = ratios.median() if ratios.numel() >= 20 else torch.nan
         relative = 10.0 * torch.log(scores.clamp(min=1e-4) / scores[0].clamp(min=1e-4))
