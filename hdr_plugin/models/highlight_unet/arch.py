@@ -75,18 +75,6 @@ def _axis(
     return low, high, position - low.to(torch.float32)
 
 
-def _bilinear_at(grid: torch.Tensor, where: torch.Tensor, shape: list[int]) -> torch.Tensor:
-    """``grid`` (N, C, h, w) upsampled bilinearly to ``shape``, read at ``where`` (K, 4)."""
-    c, h, w = grid.shape[1], grid.shape[2], grid.shape[3]
-    y0, y1, wy = _axis(where[:, 2], h, shape[2])
-    x0, x1, wx = _axis(where[:, 3], w, shape[3])
-    flat = grid.reshape(-1)
-    base = (where[:, 0] * c + where[:, 1]) * (h * w)
-    top = flat[base + y0 * w + x0] * (1 - wx) + flat[base + y0 * w + x1] * wx
-    bottom = flat[base + y1 * w + x0] * (1 - wx) + flat[base + y1 * w + x1] * wx
-    return top * (1 - wy) + bottom * wy
-
-
 def _crop(x: torch.Tensor, window: list[int]) -> torch.Tensor:
     """Rows ``window[0]:window[1]`` and columns ``window[2]:window[3]`` of (N, C, H, W)."""
     return x[:, :, window[0] : window[1], window[2] : window[3]]
@@ -109,6 +97,20 @@ def _source_window(window: list[int], size_in: list[int], size_out: list[int]) -
     top, bottom, _ = _axis(rows, size_in[0], size_out[0])
     left, right, _ = _axis(cols, size_in[1], size_out[1])
     return [int(top[0]), int(bottom[1]) + 1, int(left[0]), int(right[1]) + 1]
+
+
+def _reached_window(window: list[int], size_in: list[int], size_out: list[int]) -> list[int]:
+    """The outputs of bilinear upsampling from ``size_in`` to ``size_out`` that read ``window``.
+
+    Where the input is zero outside ``window``, so is the output outside this.
+    """
+    reached: list[int] = []
+    for axis in range(2):
+        index = torch.arange(size_out[axis])
+        low, high, _ = _axis(index, size_in[axis], size_out[axis])
+        hits = ((high >= window[2 * axis]) & (low < window[2 * axis + 1])).nonzero()
+        reached += [int(hits[0]), int(hits[-1]) + 1]
+    return reached
 
 
 def _upsample_window(
@@ -192,10 +194,15 @@ class HighlightUNet(nn.Module):
         # int(round()) rather than round(): TorchScript's round returns a float.
         return [max(1, int(round(height * scale))), max(1, int(round(width * scale)))]  # noqa: RUF046
 
-    def log_gains(self, linear: torch.Tensor, clipped: torch.Tensor) -> torch.Tensor:
-        """(N, 3, h, w) log gains >= 0 on the proxy of ``linear`` (N, 3, H, W), feathered.
+    def log_gains(
+        self, linear: torch.Tensor, clipped: torch.Tensor
+    ) -> tuple[torch.Tensor, list[int]]:
+        """Log gains >= 0 on the proxy of ``linear`` (N, 3, H, W), feathered, and their window.
 
-        ``clipped`` is ``linear >= clip_linear`` (the caller has it already).
+        ``clipped`` is ``linear >= clip_linear`` (the caller has it already). The gains
+        are nonzero only inside clipped regions; they are returned on the proxy window
+        [r0, r1, c0, c1] holding those (N, 3, r1 - r0, c1 - c0), zero everywhere else.
+        An empty window (nothing deep enough in a clip) comes with no gains.
         """
         size = self.proxy_size(linear.shape[2], linear.shape[3])
         share = clipped.to(linear.dtype)
@@ -206,21 +213,18 @@ class HighlightUNet(nn.Module):
             share = F.interpolate(
                 share, size=size, mode="bilinear", align_corners=False, antialias=True
             )
-        x = torch.cat([torch.log(linear.clamp(min=self.log_floor)), share], dim=1)
-        # Channels last: oneDNN's convolutions of few channels run about 1.5x faster so.
-        x = x.contiguous(memory_format=torch.channels_last)
         weight = self.depth_weight(share.float())
-        gains = torch.zeros_like(weight)
         inside = weight.amax(dim=(0, 1)) > 0
         if not bool(inside.any()):
-            return gains
+            return weight[:, :, :0, :0], [0, 0, 0, 0]
         rows = inside.any(dim=1).nonzero()
         cols = inside.any(dim=0).nonzero()
         window = [int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1]
-        r0, r1, c0, c1 = window
+        x = torch.cat([torch.log(linear.clamp(min=self.log_floor)), share], dim=1)
+        # Channels last: oneDNN's convolutions of few channels run about 1.5x faster so.
+        x = x.contiguous(memory_format=torch.channels_last)
         head = self.head(self.features(x, window)).float()
-        gains[:, :, r0:r1, c0:c1] = F.softplus(head) * weight[:, :, r0:r1, c0:c1]
-        return gains
+        return F.softplus(head) * _crop(weight, window), window
 
     def features(self, x: torch.Tensor, window: list[int]) -> torch.Tensor:
         """The U-Net's last features on ``window`` ([r0, r1, c0, c1]) of the proxy ``x``.
@@ -276,26 +280,33 @@ class HighlightUNet(nn.Module):
         return inside * (depth - 0.5) / (deepest - 0.5).clamp(min=0.5)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
-        """Expand the clipped channels of ``linear`` ((N, 3, H, W) display-linear Rec.709)."""
-        linear = linear.float()
+        """Expand the clipped channels of ``linear`` ((N, 3, H, W) display-linear Rec.709).
+
+        Works channels-last (the layout of an image from a file, which the result keeps):
+        the clipped elements are found and changed in memory order.
+        """
+        linear = linear.float().contiguous(memory_format=torch.channels_last)
         clipped = linear >= self.clip_linear
         if not bool(clipped.any()):
             return linear
-        gains = self.log_gains(linear, clipped)
-        # Only clipped channels change: sample the proxy's gains (bilinearly, as
-        # F.interpolate would) at those elements alone, not over the whole frame.
-        flat = clipped.reshape(-1).nonzero().squeeze(1)
-        height, width = linear.shape[2], linear.shape[3]
-        where = torch.stack(
-            [
-                flat // (3 * height * width),
-                flat // (height * width) % 3,
-                flat // width % height,
-                flat % width,
-            ],
-            dim=1,
+        gains, window = self.log_gains(linear, clipped)
+        if gains.numel() == 0:
+            return linear
+        # Only the frame's region whose proxy gains are not zero changes, and there only
+        # clipped channels: the gains are upsampled (bilinearly, as F.interpolate would)
+        # over that region alone, not over the whole frame.
+        frame = [linear.shape[2], linear.shape[3]]
+        proxy = self.proxy_size(frame[0], frame[1])
+        have = _grow(window, 1, proxy)  # the bilinear neighbours, zero outside the window
+        gains = F.pad(
+            gains,
+            [window[2] - have[2], have[3] - window[3], window[0] - have[0], have[1] - window[1]],
         )
-        out = linear.clone(memory_format=torch.contiguous_format)
-        values = out.view(-1)
-        values[flat] = values[flat] * torch.exp(_bilinear_at(gains, where, linear.shape))
+        region = _reached_window(window, proxy, frame)
+        gain = torch.exp(_upsample_window(gains, have, region, proxy, frame))
+        part = _crop(linear, region)
+        out = linear.clone()
+        out[:, :, region[0] : region[1], region[2] : region[3]] = torch.where(
+            _crop(clipped, region), part * gain, part
+        )
         return out
