@@ -9,8 +9,9 @@ in fresh processes, CPU time (user + system, every thread) of:
 * the same render with ``--input-colorspace auto`` (one camera-curve estimate per shot).
 
 It prints the default's CPU time over oiiotool's (target: at most 1.5) and what ``auto``
-adds per shot (target: at most 1 s). Each command runs ``--repeat`` times; the lowest CPU
-time counts, as the least disturbed by other work on the machine.
+adds per shot (target: at most 1 s). Each command runs ``--repeat`` times, in turns (so that
+a slow spell of a shared machine hits all three alike); the lowest CPU time counts, as the
+least disturbed by other work on the machine.
 
 Usage: python benchmarks/bench_cost.py [--frames 8] [--repeat 2]
 """
@@ -40,8 +41,13 @@ def cpu_seconds(command: list[str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def best(command: list[str], repeat: int) -> float:
-    return min(cpu_seconds(command) for _ in range(repeat))
+def best(commands: dict[str, list[str]], repeat: int) -> dict[str, float]:
+    """Lowest CPU time of each command over ``repeat`` rounds, the commands taking turns."""
+    times: dict[str, float] = {}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            times[name] = min(times.get(name, float("inf")), cpu_seconds(command))
+    return times
 
 
 def main() -> int:
@@ -58,19 +64,22 @@ def main() -> int:
         last = 1000 + args.frames
         out = Path(folder) / "out"
         out.mkdir()
-        plain = best(
-            [
-                oiiotool, "--frames", f"1001-{last}", pattern.replace("####", "#"),
-                "--colorconvert", "srgb", "lin_rec2020", "-d", "half",
-                "--compression", "zip", "-o", str(out / "oiio.#.exr"),
-            ],
+        render = [str(BIN / "hdr-plugin"), "render", pattern, "--no-progress"]
+        times = best(
+            {
+                "plain": [
+                    oiiotool, "--frames", f"1001-{last}", pattern.replace("####", "#"),
+                    "--colorconvert", "srgb", "lin_rec2020", "-d", "half",
+                    "--compression", "zip", "-o", str(out / "oiio.#.exr"),
+                ],
+                "default": [*render, "-o", str(out / "hu.####.exr")],
+                "auto": [
+                    *render, "-o", str(out / "auto.####.exr"), "--input-colorspace", "auto"
+                ],
+            },
             args.repeat,
         )  # fmt: skip
-        render = [str(BIN / "hdr-plugin"), "render", pattern, "--no-progress"]
-        default = best([*render, "-o", str(out / "hu.####.exr")], args.repeat)
-        auto = best(
-            [*render, "-o", str(out / "auto.####.exr"), "--input-colorspace", "auto"], args.repeat
-        )
+    plain, default, auto = times["plain"], times["default"], times["auto"]
     print(f"{args.frames} frames of 1080p, CPU seconds (user + system, all threads):")
     print(f"  oiiotool --colorconvert srgb lin_rec2020   {plain:7.2f}")
     print(f"  hdr-plugin render (default model)          {default:7.2f}")
