@@ -96,8 +96,7 @@ def _shot(where: str, entry: Mapping[str, Any], defaults: Mapping[str, Any], bas
     unknown = sorted(set(entry) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {sorted(KNOWN_KEYS)}")
-    for source, table in (("[defaults]", defaults), (where, entry)):
-        check_values(source, table, _KEY_TYPES)
+    check_values(where, entry, _KEY_TYPES)
     merged = {**defaults, **entry}
     merged["model_options"] = {
         **defaults.get("model_options", {}),
@@ -155,6 +154,7 @@ def parse_shots(
     bad_defaults = sorted(set(defaults) - (KNOWN_KEYS - {"name", "plate"}))
     if bad_defaults:
         raise ConfigError(f"{path}: [defaults]: unknown key {bad_defaults[0]!r}")
+    check_values(f"{path}: [defaults]", defaults, _KEY_TYPES)
     entries = data.get("shot", [])
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: no [[shot]] entries")

@@ -176,6 +176,7 @@ TWICE = "[[shot]]\nname = 'a'\nplate = 'p'\noutput = 'o.{shot}'\n"
         (A + "mix = 3.0", "shot 'a': knob mix=3.0 is outside"),
         (TWICE + TWICE, "shot 'a' is defined twice"),
         ("[defaults]\nmodle = 1\n" + A, "[defaults]: unknown key 'modle'"),
+        (A + "[defaults]\noutput = 0", "show.toml: [defaults]: key 'output' must be a string"),
         ("[[shot]\nname = 'a'", "not valid TOML"),
         ("[defaults]\nmodel = 'linear'", "no [[shot]] entries"),
     ],

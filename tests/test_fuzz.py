@@ -2,8 +2,12 @@
 
 Whatever bytes or text they get, they either work or raise the project's own error
 types; nothing else escapes.
+
+The examples are the same on every run, so that a run cannot pass or fail by luck; set
+``HDR_FUZZ_EXPLORE=1`` to draw new ones, and keep what they find as a regression test.
 """
 
+import os
 import string
 
 import numpy as np
@@ -16,8 +20,13 @@ from hdr_plugin.io import read_image
 from hdr_plugin.shots import parse_shots
 from tests.conftest import gradient_plate, write_image
 
+EXPLORE = bool(os.environ.get("HDR_FUZZ_EXPLORE"))
 FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150,
+    deadline=None,
+    derandomize=not EXPLORE,
+    database=settings.default.database if EXPLORE else None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
