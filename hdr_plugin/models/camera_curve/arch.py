@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -11,6 +9,7 @@ from torch import nn
 
 from hdr_plugin.color import ColorContext
 from hdr_plugin.crf import inverse_curves
+from hdr_plugin.inference import torch_threads
 from hdr_plugin.models.camera_curve.decision import (
     KNOTS,
     PROXY_EDGE,
@@ -121,21 +120,6 @@ def views(code: np.ndarray) -> list[torch.Tensor]:
     return parts
 
 
-@contextmanager
-def _one_thread():
-    """Run torch's CPU ops on one thread meanwhile.
-
-    The statistics are a few hundred small ops on proxies: split over threads, they took
-    longer (1.1 s instead of 0.7 s on two cores) and twice the CPU.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 class CameraCurveEstimator:
     """Estimates the inverse curve of display-encoded plates with a trained :class:`CurveNet`.
 
@@ -170,7 +154,9 @@ class CameraCurveEstimator:
         the plate's own.)
         """
         parts = views(code)
-        with _one_thread():
+        # A few hundred small ops on proxies: split over threads they took longer (1.1 s
+        # instead of 0.7 s on two cores) and twice the CPU.
+        with torch_threads(1):
             curves = torch.cat([self.net(view.to(self.device)) for view in parts]).float()
         weights = torch.ones(len(parts), 1, device=curves.device)
         weights[0] = 2.0
