@@ -1,9 +1,11 @@
 """Pack the shared HDR photographs into a compact copy for a remote training machine.
 
-Each file of the HDR data folder is read with its chromaticities honoured, converted to
-scene-linear Rec.2020 through OCIO (hdr_plugin.train.data.load_hdr), and written as a
-half-float DWAA EXR tagged lin_rec2020_scene under the same stem (58 files, 33 MB instead
-of 87 MB). The scene-family split of the copy equals the committed split.
+Each training and validation file of the HDR data folder (the test split stays behind) is
+read with its chromaticities honoured, converted to scene-linear Rec.2020 through OCIO
+(hdr_plugin.train.data.load_hdr), and written as a half-float DWAA EXR tagged
+lin_rec2020_scene under the same stem (49 files, 29 MB instead of 86 MB).
+``hdr_plugin.train.data.load_split`` takes the copy for the shared data, so a run on it
+trains and validates on the committed split.
 
 Usage: python scripts/pack_training_data.py --source FOLDER_OF_HDR_IMAGES [--out .traindata]
 """
@@ -17,7 +19,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from hdr_plugin.color import ColorContext
-from hdr_plugin.train.data import list_hdr_files, load_hdr, make_split
+from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split
 
 
 def main() -> int:
@@ -27,7 +29,8 @@ def main() -> int:
     args = parser.parse_args()
     color = ColorContext.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
-    for path in list_hdr_files(args.source):
+    split = load_split(args.source)
+    for path in list_hdr_files(args.source, split["train"] + split["validation"]):
         hdr = np.minimum(load_hdr(path, color), 65000.0)
         target = args.out / f"{path.stem}.exr"
         spec = oiio.ImageSpec(hdr.shape[1], hdr.shape[0], 3, oiio.HALF)
@@ -37,9 +40,10 @@ def main() -> int:
         output.open(str(target), spec)
         output.write_image(hdr)
         output.close()
-    same = (
-        make_split(args.out)["validation_families"]
-        == make_split(args.source)["validation_families"]
+    copy = load_split(args.out)
+    same = all(
+        [Path(f).stem for f in copy[name]] == [Path(f).stem for f in split[name]]
+        for name in ("train", "validation")
     )
     print(f"packed {args.source} into {args.out}; same split: {same}")
     return 0

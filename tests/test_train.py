@@ -1,5 +1,6 @@
 """Training: data split, camera pipeline, losses, metrics, steps, resume, weights export."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -63,6 +64,37 @@ def test_committed_split_keeps_families_together():
     assert not train & validation and not train & test and not validation & test
     assert sum(len(split[k]) for k in SPLITS) == 58
     assert len(test) == 9 and len(validation) == 5
+
+
+def test_a_packed_copy_without_the_test_images_keeps_the_committed_split(tmp_path, monkeypatch):
+    """scripts/pack_training_data.py writes EXRs of the training and validation images."""
+    from hdr_plugin.train import data
+
+    committed = {
+        "train": ["alpha_01_1k.hdr", "beta.exr"], "validation": ["gamma.hdr"],
+        "test": ["delta.hdr"], "test_families": ["delta"], "validation_families": ["gamma"],
+    }  # fmt: skip
+    monkeypatch.setattr(data, "SPLIT_FILE", tmp_path / "split.json")
+    data.SPLIT_FILE.write_text(json.dumps(committed))
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for stem in ("alpha_01_1k", "beta", "gamma"):
+        (copy / f"{stem}.exr").touch()
+    split = data.load_split(copy)
+    assert split["train"] == ["alpha_01_1k.exr", "beta.exr"]
+    assert split["validation"] == ["gamma.exr"] and split["test"] == []
+    (copy / "gamma.exr").unlink()  # a validation image missing: not the shared data
+    assert data.load_split(copy)["validation"] != ["gamma.exr"]
+
+
+def test_a_run_stopped_by_the_clock_still_ends_annealed():
+    from hdr_plugin.train.trainer import scheduled_lr
+
+    timed = TrainConfig(model="unet-native", steps=10_000, lr=1e-3, max_minutes=10)
+    assert scheduled_lr(timed, 5000, seconds=60) == pytest.approx(scheduled_lr(timed, 5000))
+    assert scheduled_lr(timed, 300, seconds=599.9) == pytest.approx(1e-4, rel=1e-3)
+    untimed = dataclasses.replace(timed, max_minutes=None)
+    assert scheduled_lr(untimed, 300, seconds=599.9) > 9e-4
 
 
 def test_camera_pipeline_clips_the_asked_fraction_and_keeps_units(color):
@@ -190,7 +222,7 @@ def test_loss_goes_down_on_a_fixed_batch(model, hdr_folder, tmp_path, color):
         config(hdr_folder, tmp_path, model, lr=3e-3, steps=60, clip_range=(0.1, 0.2)), color
     )
     batch = trainer.sample_batch()
-    trainer.sample_batch = lambda: batch
+    trainer.sample_batch = lambda step=None: batch
     first = trainer.train_step()["loss"]
     last = min(trainer.train_step()["loss"] for _ in range(59))
     # Every image network is gated: it changes only clipped channels (10-20 % of the pixels
@@ -213,6 +245,20 @@ def test_resumed_run_equals_uninterrupted_run(hdr_folder, tmp_path, color):
         straight.net.state_dict().items(), resumed.net.state_dict().items(), strict=True
     ):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
+@pytest.mark.parametrize("model", ["unet-native", "highlight-unet"])
+def test_worker_processes_train_the_same_network(model, hdr_folder, tmp_path, color):
+    """Batches made ahead by forked workers are the ones the loop would make itself."""
+    nets = []
+    for workers in (0, 2):
+        trainer = make_trainer(
+            config(hdr_folder, tmp_path / str(workers), model, steps=4, workers=workers), color
+        )
+        trainer.run(progress=False)
+        nets.append(trainer.net.state_dict())
+    for name, value in nets[0].items():
+        torch.testing.assert_close(value, nets[1][name], rtol=0, atol=0, msg=name)
 
 
 def test_camera_curve_trains_on_a_cached_pool_of_plates_and_resumes(hdr_folder, tmp_path, color):

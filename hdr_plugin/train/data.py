@@ -57,14 +57,24 @@ def make_split(folder: str | Path) -> dict[str, list[str]]:
 
 
 def load_split(folder: str | Path) -> dict[str, list[str]]:
-    """The committed split for the shared data set, else one made for ``folder``."""
+    """The committed split for the shared data set, else one made for ``folder``.
+
+    A copy of the shared data counts as the shared data when it holds every training and
+    validation image under the same stem (``scripts/pack_training_data.py`` writes EXRs,
+    and leaves the test images behind); the split then names the copy's files.
+    """
     if not Path(folder).is_dir():
         raise ConfigError(f"HDR data folder {folder} not found")
     if SPLIT_FILE.is_file():
         split = json.loads(SPLIT_FILE.read_text())
-        present = {p.name for p in Path(folder).iterdir()}
-        if set().union(*(split[name] for name in SPLITS)) <= present:
-            return split
+        present = {
+            p.stem: p.name for p in Path(folder).iterdir() if p.suffix.lower() in HDR_SUFFIXES
+        }
+        if all(Path(f).stem in present for f in split["train"] + split["validation"]):
+            return split | {
+                name: [present[Path(f).stem] for f in split[name] if Path(f).stem in present]
+                for name in SPLITS
+            }
     return make_split(folder)
 
 

@@ -19,7 +19,7 @@ from hdr_plugin.crf import SAMPLES
 from hdr_plugin.models.highlight_unet.arch import CLIP_LINEAR
 from hdr_plugin.train.degrade import Pair
 from hdr_plugin.train.losses import log_clipped_pu21_error
-from hdr_plugin.train.trainer import Trainer, to_tensor
+from hdr_plugin.train.trainer import Trainer, stack
 
 
 def decode(pair: Pair) -> np.ndarray:
@@ -37,14 +37,17 @@ class HighlightUNetTrainer(Trainer):
         matrix = self.color.convert(basis, LINEAR_REC709, WORKING_SPACE).T
         self._to_rec2020 = torch.from_numpy(np.ascontiguousarray(matrix)).to(self.device)
 
-    def next_batch(self) -> dict[str, torch.Tensor]:
-        pairs = self.sample_batch()
-        linear = to_tensor([decode(p) for p in pairs], self.device)
+    def batch_arrays(self, step: int) -> dict[str, np.ndarray]:
+        pairs = self.sample_batch(step)
+        return {"linear": stack([decode(p) for p in pairs]), "hdr": stack([p.hdr for p in pairs])}
+
+    def to_batch(self, arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        linear = torch.from_numpy(arrays["linear"]).to(self.device)
         if self.config.precision == "bfloat16":
             linear = linear.contiguous(memory_format=torch.channels_last)
         return {
             "linear": linear,
-            "hdr": to_tensor([p.hdr for p in pairs], self.device),
+            "hdr": torch.from_numpy(arrays["hdr"]).to(self.device),
             "clipped": (linear >= CLIP_LINEAR).any(dim=1, keepdim=True).float(),
             "to_rec2020": self._to_rec2020,
         }

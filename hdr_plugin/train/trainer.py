@@ -1,8 +1,10 @@
 """Training loop: config, per-model losses, validation, safetensors checkpoints and resume.
 
 A run is reproducible: seeds fix the network's initialisation, the pool of HDR views and
-the stream of synthetic degradations, and a checkpoint stores every random state, so a
-run resumed from step k continues exactly as if it had not stopped.
+the synthetic degradations (step k's batch comes from an RNG seeded by the run's seed and
+k, so worker processes can make batches ahead of the loop and every worker count trains
+the same), and a checkpoint stores every other random state, so a run resumed from step k
+continues exactly as if it had not stopped.
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from __future__ import annotations
 import copy
 import dataclasses
 import importlib
+import itertools
 import json
 import math
+import multiprocessing
 import os
 import shlex
 import sys
 import time
 import tomllib
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +59,10 @@ from hdr_plugin.validation import check_values, field_types
 PQ_FLOOR = 1e-5
 #: Environment variable naming the folder of HDR images when a config or command does not.
 DATA_ENV = "HDR_PLUGIN_DATA"
+#: Second word of the seed of a step's batch RNG (the first is the run's seed).
+BATCH_STREAM = 2
+#: Batches each worker process makes ahead of the training loop.
+PREFETCH_PER_WORKER = 2
 
 
 def data_folder(value: str | os.PathLike[str] | None, *, what: str) -> str:
@@ -104,6 +113,9 @@ class TrainConfig:
             units.
         weights_dtype: dtype of the shipped weights file (``float16`` halves its size).
         max_minutes: stop (and still write weights and card) after this wall time.
+        workers: processes that synthesise batches ahead of the training loop (0: the
+            loop makes each itself); the batches are the same for any number. A GPU
+            machine wants most of its cores here: synthesis is the CPU-bound part.
         init: weights (``.safetensors`` of this model and architecture) to start from
             instead of a random initialisation: fine-tuning a shipped model.
         precision: ``float32``, or ``bfloat16`` to run the network under bf16 autocast in
@@ -130,6 +142,7 @@ class TrainConfig:
     clipped_weight: float = 0.1
     weights_dtype: str = "float16"
     max_minutes: float | None = None
+    workers: int = 0
     init: str | None = None
     precision: str = "float32"
 
@@ -177,6 +190,8 @@ class TrainConfig:
                     f"training config: unknown camera curve {unknown_curves[0]!r}; "
                     f"curves: {', '.join(known)}"
                 )
+        if config.workers < 0:
+            raise ConfigError(f"training config: workers {config.workers} must be 0 or more")
         if config.precision not in ("float32", "bfloat16"):
             raise ConfigError(
                 f"training config: precision {config.precision!r}; float32 or bfloat16"
@@ -192,31 +207,32 @@ def build_network(config: TrainConfig) -> torch.nn.Module:
     return architecture(config.model)(**config.architecture)
 
 
-def to_tensor(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
-    """(H, W, C) arrays of one size -> an (N, C, H, W) tensor on ``device``."""
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous().to(device)
+def stack(images: list[np.ndarray]) -> np.ndarray:
+    """(H, W, C) arrays of one size -> one contiguous (N, C, H, W) array."""
+    return np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2))
 
 
-def _batch(pairs: list[Pair], device: torch.device) -> dict[str, torch.Tensor]:
-    sdr = to_tensor([p.sdr for p in pairs], device)
-    return {
-        "sdr": sdr,
-        # The evaluation's clipped region (hdr_plugin.train.metrics.clipped_region).
-        "clipped": (sdr.amax(dim=1, keepdim=True) >= CLIP_CODE).float(),
-        "hdr": to_tensor([p.hdr for p in pairs], device),
-        "hdr709": to_tensor([p.hdr709 for p in pairs], device),
-        "sdr_continuous": to_tensor([p.sdr_continuous for p in pairs], device),
-        "linear_clipped": to_tensor([p.linear_clipped for p in pairs], device),
-        "inverse_curve": torch.from_numpy(np.stack([p.inverse_curve for p in pairs])).to(device),
-    }
+def _synthesise(step: int) -> dict[str, np.ndarray]:
+    """A worker process's job: the arrays of step ``step`` (its trainer came by fork)."""
+    return _WORKER_TRAINER.batch_arrays(step)
 
 
-def scheduled_lr(config: TrainConfig, step: int) -> float:
-    """Learning rate at ``step``: linear warm-up over 2 %, then cosine decay to a tenth."""
+_WORKER_TRAINER: Trainer | None = None
+
+
+def scheduled_lr(config: TrainConfig, step: int, seconds: float = 0.0) -> float:
+    """Learning rate at ``step``: linear warm-up over 2 %, then cosine decay to a tenth.
+
+    With ``config.max_minutes``, the decay follows whichever of the steps and the wall time
+    (``seconds`` into this session) is further along, so a run the clock stops still ends
+    annealed, at a tenth.
+    """
     warmup = max(1, config.steps // 50)
     if step < warmup:
         return config.lr * (step + 1) / warmup
     progress = (step - warmup) / max(1, config.steps - warmup)
+    if config.max_minutes:
+        progress = max(progress, seconds / (60 * config.max_minutes))
     return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
@@ -261,6 +277,8 @@ class Trainer:
         self._validation_files = list_hdr_files(config.data, split["validation"])
         self._pool: list[np.ndarray] | None = None
         self._gate: LinearGate | None = None
+        self._stream: Iterator[tuple[int, dict[str, np.ndarray]]] | None = None
+        self._started: float | None = None
 
     def build_network(self) -> torch.nn.Module:
         """The network to train (the config's architecture)."""
@@ -299,19 +317,22 @@ class Trainer:
             self._pool = pool
         return self._pool
 
-    def sample_batch(self) -> list[Pair]:
-        """The next batch of synthetic pairs (drawn from the run's data RNG)."""
+    def sample_batch(self, step: int | None = None) -> list[Pair]:
+        """The synthetic pairs of ``step`` (default: the next step's).
+
+        Drawn from an RNG seeded by the run's seed and the step alone, so that any process
+        makes the same batch for a step, and a resumed run sees the batches it would have.
+        """
+        step = self.step if step is None else step
+        rng = np.random.default_rng([self.config.seed, BATCH_STREAM, step])
         pool = self._view_pool()
         pairs = []
         for _ in range(self.config.batch):
-            view = pool[int(self.rng.integers(len(pool)))]
-            if self.rng.random() < 0.5:
+            view = pool[int(rng.integers(len(pool)))]
+            if rng.random() < 0.5:
                 view = view[:, ::-1]
-            pairs.append(
-                synthesize(
-                    np.ascontiguousarray(view), self.color, self.rng, self.pipeline(self.rng)
-                )
-            )
+            view = np.ascontiguousarray(view)
+            pairs.append(synthesize(view, self.color, rng, self.pipeline(rng)))
         return pairs
 
     def pipeline(self, rng: np.random.Generator) -> Pipeline:
@@ -320,9 +341,57 @@ class Trainer:
         curve = str(curves[int(rng.integers(len(curves)))]) if curves else None
         return Pipeline(curve=curve, clip_range=tuple(self.config.clip_range))
 
+    def batch_arrays(self, step: int) -> dict[str, np.ndarray]:
+        """The arrays of step ``step``'s batch that :meth:`to_batch` takes.
+
+        Pure numpy, so that a worker process can make them; each model's trainer may say
+        which it needs.
+        """
+        pairs = self.sample_batch(step)
+        return {
+            "sdr": stack([p.sdr for p in pairs]),
+            "hdr": stack([p.hdr for p in pairs]),
+            "hdr709": stack([p.hdr709 for p in pairs]),
+            "sdr_continuous": stack([p.sdr_continuous for p in pairs]),
+            "linear_clipped": stack([p.linear_clipped for p in pairs]),
+            "inverse_curve": np.stack([p.inverse_curve for p in pairs]),
+        }
+
+    def to_batch(self, arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        """:meth:`batch_arrays` as the tensors :meth:`loss` takes, on the run's device."""
+        batch = {k: torch.from_numpy(v).to(self.device) for k, v in arrays.items()}
+        # The evaluation's clipped region (hdr_plugin.train.metrics.clipped_region).
+        batch["clipped"] = (batch["sdr"].amax(dim=1, keepdim=True) >= CLIP_CODE).float()
+        return batch
+
     def next_batch(self) -> dict[str, torch.Tensor]:
-        """The tensors :meth:`loss` takes for one step."""
-        return _batch(self.sample_batch(), self.device)
+        """The tensors :meth:`loss` takes for the next step."""
+        if not self.config.workers:
+            return self.to_batch(self.batch_arrays(self.step))
+        if self._stream is None:
+            self._stream = self._prefetch()
+        step, arrays = next(self._stream)
+        if step != self.step:
+            raise RuntimeError(f"batch of step {step} prefetched for step {self.step}")
+        return self.to_batch(arrays)
+
+    def _prefetch(self) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """Batches from ``config.workers`` forked processes, a few steps ahead."""
+        global _WORKER_TRAINER
+        self._view_pool()  # built once, before the fork, and shared by the workers
+        _WORKER_TRAINER = self
+        steps = iter(range(self.step, self.config.steps))
+        ahead = PREFETCH_PER_WORKER * self.config.workers
+        with multiprocessing.get_context("fork").Pool(self.config.workers) as pool:
+            queue = deque(
+                (s, pool.apply_async(_synthesise, (s,))) for s in itertools.islice(steps, ahead)
+            )
+            while queue:
+                step, result = queue.popleft()
+                following = next(steps, None)
+                if following is not None:
+                    queue.append((following, pool.apply_async(_synthesise, (following,))))
+                yield step, result.get()
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The loss terms of one batch (summed for the step); each model's trainer says."""
@@ -356,7 +425,8 @@ class Trainer:
 
     def learning_rate(self) -> float:
         """This step's learning rate: linear warm-up, then cosine decay to a tenth."""
-        return scheduled_lr(self.config, self.step)
+        seconds = 0.0 if self._started is None else time.perf_counter() - self._started
+        return scheduled_lr(self.config, self.step, seconds)
 
     def inference_model(self) -> Any:
         """The model as it renders, on a copy of the network (float32)."""
@@ -445,7 +515,7 @@ class Trainer:
 
     def run(self, *, progress: bool = True) -> Path:
         """Train to ``config.steps`` (from a checkpoint if resumed); write weights + card."""
-        start = time.perf_counter()
+        start = self._started = time.perf_counter()
         self.prepare(progress=progress)
         bar = tqdm(total=self.config.steps, initial=self.step, disable=not progress, unit="step")
         with bar:
@@ -466,6 +536,9 @@ class Trainer:
                 self.history.append(record)
                 if self.step % self.config.checkpoint_every == 0:
                     self.save_checkpoint()
+        if self._stream is not None:
+            self._stream.close()  # ends the worker processes
+            self._stream = None
         self.save_checkpoint()
         return self.export(time.perf_counter() - start)
 
