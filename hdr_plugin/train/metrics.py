@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hdr_plugin.constants import CLIP_CODE, REFERENCE_WHITE_NITS
+from hdr_plugin.constants import CLIP_CODE, LUMA_REC2020, REFERENCE_WHITE_NITS
 from hdr_plugin.masks import max_rgb
 
 if TYPE_CHECKING:
@@ -208,6 +208,20 @@ def shot_stability(plates: list[np.ndarray], outputs: list[np.ndarray]) -> float
         if clipped.any():
             changes.append(float(ratio[clipped].mean()))
     return float(np.mean(changes)) if changes else float("nan")
+
+
+def flicker(outputs: list[np.ndarray], references: list[np.ndarray]) -> float:
+    """Largest frame-to-frame change of mean luminance that the references do not have.
+
+    Natural log of the mean Rec.2020 luminance of each frame (scene-linear Rec.2020 in
+    both lists); the references are the same shot's plain linearisation, whose changes are
+    the camera's own (a pan, an exposure change). 0.005 is about 0.007 stops.
+    """
+
+    def log_means(frames: list[np.ndarray]) -> np.ndarray:
+        return np.log([float((frame @ LUMA_REC2020).mean()) for frame in frames])
+
+    return float(np.abs(np.diff(log_means(outputs)) - np.diff(log_means(references))).max())
 
 
 def score(
