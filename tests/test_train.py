@@ -261,6 +261,22 @@ def test_worker_processes_train_the_same_network(model, hdr_folder, tmp_path, co
         torch.testing.assert_close(value, nets[1][name], rtol=0, atol=0, msg=name)
 
 
+def test_a_run_stopped_by_the_clock_keeps_its_steps_when_validation_fails(
+    hdr_folder, tmp_path, color
+):
+    trainer = make_trainer(config(hdr_folder, tmp_path, "unet-native", max_minutes=0.0), color)
+    for _ in range(3):
+        trainer.train_step()
+
+    def broken():
+        raise ModuleNotFoundError("No module named 'pytorch_msssim'")
+
+    trainer.validate = broken
+    with pytest.raises(ModuleNotFoundError):
+        trainer.run(progress=False)
+    assert json.loads((tmp_path / "unet-native" / "checkpoint.json").read_text())["step"] == 3
+
+
 def test_camera_curve_trains_on_a_cached_pool_of_plates_and_resumes(hdr_folder, tmp_path, color):
     """The estimator's plate statistics are computed once per run and reused on resume."""
     from hdr_plugin.models.camera_curve.statistics import FEATURES

@@ -523,6 +523,7 @@ class Trainer:
             while self.step < self.config.steps:
                 if limit is not None and time.perf_counter() - start > 60 * limit:
                     bar.write(f"stopping at step {self.step}: max_minutes={limit} reached")
+                    self.save_checkpoint()  # the steps are kept even if validation fails
                     record = {"step": self.step, "validation": self.validate()}
                     self.history.append(record)
                     break
