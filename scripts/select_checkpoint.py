@@ -31,8 +31,7 @@ from safetensors.torch import load_file, save_file
 from hdr_plugin.color import ColorContext
 from hdr_plugin.io import read_image
 from hdr_plugin.models import BUNDLED_WEIGHTS, get_spec, read_card, write_card
-from hdr_plugin.node import ReconstructNode, ReconstructSettings
-from hdr_plugin.train.evaluate import evaluate
+from hdr_plugin.train.evaluate import evaluate, held_shot
 from hdr_plugin.train.metrics import flicker, shot_stability
 
 PIPELINES = ("srgb-2", "srgb-8", "gamma24")
@@ -77,12 +76,8 @@ def shot_checks(model: str) -> tuple[float, float]:
     """(stability in stops, flicker) of ``model`` on the sample shot, statistics held."""
     color = ColorContext.resolve()
     frames = [read_image(path).rgb for path in SAMPLE_SHOT]
-    options = {"device": "cpu", "precision": "float32"}
-    node = ReconstructNode(ReconstructSettings(model=model, model_options=options), color)
-    node.hold_statistics(frames[len(frames) // 2])
-    outputs = [node.process(frame) for frame in frames]
-    linear = ReconstructNode(ReconstructSettings(model="linear"), color)
-    return shot_stability(frames, outputs), flicker(outputs, [linear.process(f) for f in frames])
+    outputs = held_shot(frames, color, model, {"device": "cpu", "precision": "float32"})
+    return shot_stability(frames, outputs), flicker(outputs, held_shot(frames, color, "linear"))
 
 
 def main() -> int:

@@ -277,15 +277,12 @@ def test_sample_sequence_does_not_flicker(model, color, capsys):
 
     Whole-frame statistics are held per shot, as the render loops do.
     """
-    from hdr_plugin.node import ReconstructNode, ReconstructSettings
+    from hdr_plugin.train.evaluate import held_shot
     from hdr_plugin.train.metrics import flicker
 
     frames = [read_image(SAMPLE_PLATES / f"pan.{f}.png").rgb for f in range(1001, 1025)]
-    reference = ReconstructNode(ReconstructSettings(model="linear"), color)
     options = {} if model == "bt2446c-inverse" else {"device": "cpu"}
-    node = ReconstructNode(ReconstructSettings(model=model, model_options=options), color)
-    node.hold_statistics(frames[len(frames) // 2])
-    change = flicker([node.process(f) for f in frames], [reference.process(f) for f in frames])
+    change = flicker(held_shot(frames, color, model, options), held_shot(frames, color, "linear"))
     with capsys.disabled():
         print(f"\n{model}: max frame-to-frame flicker {change:.5f} (natural log of mean luminance)")
     assert change < 0.005  # under 0.007 stops between any two frames
@@ -293,13 +290,11 @@ def test_sample_sequence_does_not_flicker(model, color, capsys):
 
 def test_clipped_pixels_of_the_default_follow_the_pan(color, capsys):
     """After undoing the camera's pan, clipped pixels change by at most 0.01 stops a frame."""
-    from hdr_plugin.node import ReconstructNode
+    from hdr_plugin.train.evaluate import held_shot
     from hdr_plugin.train.metrics import shot_stability
 
     frames = [read_image(SAMPLE_PLATES / f"pan.{f}.png").rgb for f in range(1001, 1025)]
-    node = ReconstructNode(color=color)
-    node.hold_statistics(frames[len(frames) // 2])
-    change = shot_stability(frames, [node.process(f) for f in frames])
+    change = shot_stability(frames, held_shot(frames, color))
     with capsys.disabled():
         print(f"\ndefault: mean frame-to-frame change of clipped pixels {change:.4f} stops")
     assert change <= 0.01

@@ -15,11 +15,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
 from hdr_plugin.errors import ConfigError
+from hdr_plugin.models import DEFAULT_MODEL
 from hdr_plugin.node import AUTO, ReconstructNode, ReconstructSettings
 from hdr_plugin.train.data import evaluation_views, list_hdr_files, load_hdr, load_split
 from hdr_plugin.train.degrade import CAMERA_FAMILIES, EVALUATION_PIPELINES, synthesize
@@ -108,6 +110,22 @@ def _predictor(name: str, color: ColorContext) -> Callable[[np.ndarray, str], np
         ReconstructSettings(model=model, input_colorspace=variant or None), color
     )
     return lambda code, named: node.process_frame(code, input_colorspace=named).rgb
+
+
+def held_shot(
+    frames: list[np.ndarray],
+    color: ColorContext,
+    model: str = DEFAULT_MODEL,
+    options: dict[str, Any] | None = None,
+) -> list[np.ndarray]:
+    """A shot's frames reconstructed as the render loops do: statistics held from its middle.
+
+    ``frames`` are display-encoded sRGB plates in [0, 1]; the result is scene-linear
+    Rec.2020, one array per frame.
+    """
+    node = ReconstructNode(ReconstructSettings(model=model, model_options=options or {}), color)
+    node.hold_statistics(frames[len(frames) // 2])
+    return [node.process(frame) for frame in frames]
 
 
 def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
