@@ -1,5 +1,8 @@
 """Device choice, padding, and tiled inference that equals whole-frame inference."""
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -78,3 +81,10 @@ def test_single_tile_frame_runs_once():
     x = torch.rand(1, 3, 32, 32)
     torch.testing.assert_close(run_tiled(fn, x, tile=64, receptive_field=7), x * 2)
     assert len(calls) == 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/cpuinfo")
+def test_bf16_counts_as_native_only_with_avx512_bf16_or_amx_units():
+    # oneDNN runs bf16 on any AVX512 CPU, emulated at about a third of fp32's speed.
+    flags = set(Path("/proc/cpuinfo").read_text().split())
+    assert cpu_has_native_bf16() == bool({"avx512_bf16", "amx_tile"} & flags)
