@@ -6,7 +6,6 @@ Every failure the project anticipates is printed as one line on stderr
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 import time
@@ -546,32 +545,12 @@ def colorspaces_command(ctx: click.Context) -> None:
         click.echo(f"{name}" + (f"  (aliases: {', '.join(aliases)})" if aliases else ""))
 
 
-def _reuse_freed_frames() -> None:
-    """Keep freed frame-sized blocks in glibc's heap instead of returning them to the OS.
-
-    By default glibc serves large blocks from fresh mappings and hands freed memory at the
-    top of its heap back to the OS, so each frame's arrays fault their pages in again: half
-    of a render's page faults (180,000 -> 90,000 for eight 1080p frames) and 0.2-0.5 s of
-    system time. Elsewhere than glibc this does nothing.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 512 << 20)
-    mallopt(m_trim_threshold, 1 << 30)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and map project errors to one line and exit status 1."""
-    # OpenMP threads that sleep between a frame's ops instead of spinning leave the cores
-    # to the reader and writer threads: about 10 % less CPU for a render, and no slower.
-    # Read once, when torch is first imported (models import it lazily).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    if argv is None:  # a process of its own (not a caller's): its allocator is ours to set
-        _reuse_freed_frames()
+    """Run the CLI and map project errors to one line and exit status 1.
+
+    Callable in any process; ``hdr_plugin.__main__`` is the entry point of a process of
+    its own.
+    """
     try:
         cli.main(args=argv, prog_name="hdr-plugin", standalone_mode=False)
     except HdrPluginError as exc:
@@ -587,7 +566,3 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("hdr-plugin: interrupted", err=True)
         return 130
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

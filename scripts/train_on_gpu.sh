@@ -38,7 +38,7 @@ while True:
 PY
 keeper=$!
 trap 'kill $keeper 2>/dev/null' EXIT
-python3 -m hdr_plugin.cli train "$config" --no-progress --set "data='$data'" \
+python3 -m hdr_plugin train "$config" --no-progress --set "data='$data'" \
   --set "output='$run'" --set "device='cuda'" --set "workers=$workers" \
   --set "max_minutes=$minutes" "$@"
 sleep 3  # the keeper takes the last checkpoint

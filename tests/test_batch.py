@@ -85,7 +85,7 @@ def test_killed_batch_resumes_without_corrupt_frames(show):
     command = [
         sys.executable,
         "-m",
-        "hdr_plugin.cli",
+        "hdr_plugin",
         "batch",
         str(show / "long.toml"),
         "--no-progress",

@@ -256,7 +256,7 @@ def test_evaluate_and_train_need_a_data_folder(capsys, tmp_path, monkeypatch):
 def test_killing_a_batch_ends_its_workers(tmp_path, plate_sequence):
     config = shots(tmp_path, plate_sequence)
     batch = subprocess.Popen(
-        [sys.executable, "-m", "hdr_plugin.cli", "batch", str(config), "--workers", "2",
+        [sys.executable, "-m", "hdr_plugin", "batch", str(config), "--workers", "2",
          "--no-progress", "--force"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -421,7 +421,7 @@ def test_a_truncated_png_is_one_line_without_libpngs_own(tmp_path):
     plate = tmp_path / "p.png"
     write_image(plate, gradient_plate(64, 64))
     plate.write_bytes(plate.read_bytes()[:300])
-    run_cli = [sys.executable, "-m", "hdr_plugin.cli", "render", str(plate), "-o", "x.exr"]
+    run_cli = [sys.executable, "-m", "hdr_plugin", "render", str(plate), "-o", "x.exr"]
     result = subprocess.run(run_cli, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("hdr-plugin: error:")

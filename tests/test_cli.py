@@ -185,7 +185,7 @@ def test_file_colorspace_tag_is_honoured_and_the_flag_overrides_it(capsys, tmp_p
 def test_installed_entry_point_renders_the_bundled_sample(tmp_path):
     out = tmp_path / "sample.####.exr"
     result = subprocess.run(
-        [sys.executable, "-m", "hdr_plugin.cli", "render", str(SAMPLE_PLATES / "pan.####.png"),
+        [sys.executable, "-m", "hdr_plugin", "render", str(SAMPLE_PLATES / "pan.####.png"),
          "-o", str(out), "--frames", "1001-1003"],
         capture_output=True, text=True, check=False, env={**os.environ, "OCIO": ""},
     )  # fmt: skip
@@ -193,9 +193,24 @@ def test_installed_entry_point_renders_the_bundled_sample(tmp_path):
     assert exr_files(tmp_path) == ["sample.1001.exr", "sample.1002.exr", "sample.1003.exr"]
 
 
+def test_the_entry_point_loads_neither_numpy_nor_torch_before_setting_thread_policies():
+    # Both read their thread settings once, when loaded: the entry point sets them first.
+    code = "import sys, hdr_plugin.__main__; print({'numpy', 'torch'} & set(sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "set()", result.stderr
+
+
+def test_a_host_calling_main_in_its_own_process_keeps_its_environment(capsys, monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT", raising=False)
+    before = dict(os.environ)
+    assert main(["models"]) == 0
+    assert dict(os.environ) == before
+
+
 def test_bad_input_via_entry_point_exits_non_zero(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "hdr_plugin.cli", "render", str(tmp_path / "x.png"), "-o", "o.exr"],
+        [sys.executable, "-m", "hdr_plugin", "render", str(tmp_path / "x.png"), "-o", "o.exr"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 1

@@ -19,7 +19,7 @@ from tests.conftest import SAMPLE_PLATES, read_exr, write_image
 def test_two_renders_racing_for_the_same_output_leave_whole_files(tmp_path):
     out = tmp_path / "race" / "pan.####.exr"
     plates = str(SAMPLE_PLATES / "pan.####.png")
-    command = [sys.executable, "-m", "hdr_plugin.cli", "render", plates,
+    command = [sys.executable, "-m", "hdr_plugin", "render", plates,
                "-o", str(out), "--no-progress", "-m", "inverse-hable"]  # fmt: skip
     procs = [subprocess.Popen(command, stderr=subprocess.PIPE) for _ in range(2)]
     for proc in procs:
