@@ -119,3 +119,29 @@ def test_model_failing_mid_shot_still_finishes_and_reports_the_frame_being_writt
     written = [(0, "hdr.1001.exr"), (1, "hdr.1002.exr"), (2, "hdr.1003.exr")]
     assert reported == written
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [n for _, n in written]
+
+
+@pytest.mark.parametrize("chosen", [None, "3"])
+def test_a_render_leaves_torch_one_core_fewer_for_its_io_threads_unless_threads_were_chosen(
+    tmp_path, plate_sequence, monkeypatch, chosen
+):
+    import torch
+
+    if chosen is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", chosen)
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        during = []
+        render(
+            RenderJob(str(plate_sequence), str(tmp_path / "hdr.####.exr"), frames="1001-1002"),
+            ReconstructNode(ReconstructSettings()),
+            progress=False,
+            on_frame=lambda index, path: during.append(torch.get_num_threads()),
+        )
+        assert during == ([3, 3] if chosen is None else [4, 4])
+        assert torch.get_num_threads() == 4
+    finally:
+        torch.set_num_threads(before)
