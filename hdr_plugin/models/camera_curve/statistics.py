@@ -160,10 +160,9 @@ def shading_inconsistency(code: torch.Tensor, inverses: torch.Tensor) -> torch.T
         decoded = inverses[:, below] * (1 - weight) + inverses[:, below + 1] * weight
         log_linear = torch.log(decoded.clamp(min=1e-5))
         scores = torch.zeros(inverses.shape[0], dtype=code.dtype, device=code.device)
-        usable = _usable(plate)
+        pairs = [(r, m) for _, _, r, m in _edge_pairs(log_linear, _usable(plate))]
         for k in range(inverses.shape[0]):
-            ratios = [r[m] for _, _, r, m in _edge_pairs(log_linear[k], usable)]
-            ratios = torch.cat(ratios).abs()
+            ratios = torch.cat([r[k][m[k]] for r, m in pairs]).abs()
             scores[k] = ratios.median() if ratios.numel() >= 20 else torch.nan
         relative = 10.0 * torch.log(scores.clamp(min=1e-4) / scores[0].clamp(min=1e-4))
         rows.append(torch.nan_to_num(relative, nan=0.0).clamp(-20.0, 20.0))
