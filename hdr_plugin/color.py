@@ -11,7 +11,10 @@ Config resolution order: an explicit path > ``$OCIO`` > the bundled
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -72,8 +75,19 @@ def light_levels(
     return float(brightest.max()), float(brightest.mean())
 
 
-def _threads() -> int:
-    """Threads a conversion may use: ``$OMP_NUM_THREADS`` (set per farm worker), else the cores."""
+#: A limit :func:`limit_conversion_threads` set in this thread (or task), if any.
+_THREAD_LIMIT: ContextVar[int | None] = ContextVar("hdr_plugin_conversion_threads", default=None)
+
+
+def conversion_threads() -> int:
+    """Threads a conversion may use in this thread.
+
+    A limit set by :func:`limit_conversion_threads`, else ``$OMP_NUM_THREADS`` (set per
+    farm worker), else the cores.
+    """
+    limit = _THREAD_LIMIT.get()
+    if limit is not None:
+        return limit
     try:
         return max(1, int(os.environ["OMP_NUM_THREADS"]))
     except (KeyError, ValueError):
@@ -82,6 +96,16 @@ def _threads() -> int:
             if hasattr(os, "sched_getaffinity")
             else os.cpu_count() or 1
         )
+
+
+@contextmanager
+def limit_conversion_threads(count: int) -> Iterator[None]:
+    """Conversions made by this thread use at most ``count`` threads (at least one) meanwhile."""
+    token = _THREAD_LIMIT.set(max(1, count))
+    try:
+        yield
+    finally:
+        _THREAD_LIMIT.reset(token)
 
 
 @cache
@@ -98,7 +122,7 @@ def apply_processor(cpu: ocio.CPUProcessor, rgb: np.ndarray) -> np.ndarray:
     out = np.array(rgb, dtype=np.float32, order="C", copy=True)
     # Rows of an image (OCIO converts a long single row several times slower).
     image = out if out.ndim == 3 else out.reshape(1, -1, 3)
-    threads = _threads()
+    threads = conversion_threads()
     if image.shape[0] * image.shape[1] >= PARALLEL_PIXELS and threads > 1 and len(image) > 1:
         # A CPU processor is immutable once built, so threads may share it; each band of
         # rows is a contiguous view that OCIO converts in place.

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from hdr_plugin.color import conversion_threads, limit_conversion_threads
 from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
 from hdr_plugin.io import (
     DEFAULT_MAX_PIXELS,
@@ -409,24 +410,28 @@ def render(
 
 @contextmanager
 def _cores_beside_io() -> Iterator[None]:
-    """Torch computes on one core fewer meanwhile: the reader and writer threads get it.
+    """Torch and OCIO compute on one core fewer meanwhile: the reader and writer get it.
 
-    Decoding plates and compressing EXRs run beside the network; an OpenMP team on every
-    core contends with them and spends CPU at its barriers. On two cores, one torch thread
-    renders the same frames with about 10 % less CPU and no later (8 frames of 1080p, default
-    model). A thread count the user chose (``$OMP_NUM_THREADS``, as farm workers are
-    given) stands; a model that does not use torch never imports it here.
+    Decoding plates and compressing EXRs run beside the frame's computation; thread teams
+    on every core contend with them and spend CPU handing work over. On two cores, one
+    thread each renders the same frames with about 10 % less CPU and no later (8 frames of
+    1080p, default model). A thread count the user chose (``$OMP_NUM_THREADS``, as farm
+    workers are given) stands; a model that does not use torch never imports it here.
     """
-    torch = sys.modules.get("torch")
-    if torch is None or "OMP_NUM_THREADS" in os.environ:
+    if "OMP_NUM_THREADS" in os.environ:
         yield
         return
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, before - 1))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    with limit_conversion_threads(conversion_threads() - 1):
+        torch = sys.modules.get("torch")
+        if torch is None:
+            yield
+            return
+        before = torch.get_num_threads()
+        torch.set_num_threads(max(1, before - 1))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 def hold_shot_statistics(

@@ -9,6 +9,7 @@ import pytest
 
 from hdr_plugin import render as render_module
 from hdr_plugin.cli import main
+from hdr_plugin.color import conversion_threads
 from hdr_plugin.errors import ModelError, OutputError
 from hdr_plugin.io import read_image
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
@@ -122,7 +123,7 @@ def test_model_failing_mid_shot_still_finishes_and_reports_the_frame_being_writt
 
 
 @pytest.mark.parametrize("chosen", [None, "3"])
-def test_a_render_leaves_torch_one_core_fewer_for_its_io_threads_unless_threads_were_chosen(
+def test_a_render_computes_on_one_core_fewer_for_its_io_threads_unless_threads_were_chosen(
     tmp_path, plate_sequence, monkeypatch, chosen
 ):
     import torch
@@ -131,6 +132,7 @@ def test_a_render_leaves_torch_one_core_fewer_for_its_io_threads_unless_threads_
         monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     else:
         monkeypatch.setenv("OMP_NUM_THREADS", chosen)
+    cores = conversion_threads()
     before = torch.get_num_threads()
     torch.set_num_threads(4)
     try:
@@ -139,9 +141,10 @@ def test_a_render_leaves_torch_one_core_fewer_for_its_io_threads_unless_threads_
             RenderJob(str(plate_sequence), str(tmp_path / "hdr.####.exr"), frames="1001-1002"),
             ReconstructNode(ReconstructSettings()),
             progress=False,
-            on_frame=lambda index, path: during.append(torch.get_num_threads()),
+            on_frame=lambda i, path: during.append((torch.get_num_threads(), conversion_threads())),
         )
-        assert during == ([3, 3] if chosen is None else [4, 4])
-        assert torch.get_num_threads() == 4
+        expected = (3, max(1, cores - 1)) if chosen is None else (4, 3)
+        assert during == [expected, expected]
+        assert (torch.get_num_threads(), conversion_threads()) == (4, cores)
     finally:
         torch.set_num_threads(before)
