@@ -295,7 +295,7 @@ def _write_frame(
         attributes["hdr_plugin:inputCurveDistance"] = round(estimate.distance, 4)
     path = write_exr(
         item.target,
-        np.concatenate(layers, axis=-1),
+        layers[0] if len(layers) == 1 else np.concatenate(layers, axis=-1),
         channels,
         attributes,
         pixel_type=job.pixel_type,
