@@ -421,17 +421,16 @@ def _cores_beside_io() -> Iterator[None]:
     if "OMP_NUM_THREADS" in os.environ:
         yield
         return
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else 0
     with limit_conversion_threads(conversion_threads() - 1):
-        torch = sys.modules.get("torch")
-        if torch is None:
-            yield
-            return
-        before = torch.get_num_threads()
-        torch.set_num_threads(max(1, before - 1))
+        if torch is not None:
+            torch.set_num_threads(max(1, before - 1))
         try:
             yield
         finally:
-            torch.set_num_threads(before)
+            if torch is not None:
+                torch.set_num_threads(before)
 
 
 def hold_shot_statistics(
