@@ -367,6 +367,16 @@ def publish_command(
 )
 @click.option("--shot", help="Shot to open from a shot config (default: the first).")
 @click.option("--compare", metavar="MODEL", help="Show MODEL's reconstruction as side A (A/B).")
+@click.option(
+    "--input-colorspace",
+    help="OCIO colourspace of the plate (default: the file's tag, else sRGB); auto estimates "
+    "the camera curve; overrides the shot.",
+)
+@click.option(
+    "--input-view",
+    metavar="DISPLAY/VIEW",
+    help="OCIO view the plate was rendered through; overrides the shot.",
+)
 @click.option("--frame", "frame_number", type=int, help="Frame number shown (default: the first).")
 @click.option(
     "--wipe",
@@ -378,8 +388,8 @@ def publish_command(
 @click.option(
     "--exposure", type=float, default=0.0, show_default=True, help="Stops, before the view."
 )
-@click.option("--display", help="OCIO display (default: sRGB - Display).")
-@click.option("--view", "view_name", help="OCIO view (default: ACES 2.0 - SDR 100 nits (Rec.709)).")
+@click.option("--display", help="OCIO display (default: the config's default display).")
+@click.option("--view", "view_name", help="OCIO view (default: the display's default view).")
 @click.option(
     "--plate-in-view", is_flag=True, help="Show the plate through the view, not as delivered."
 )
@@ -406,6 +416,8 @@ def view_command(
     model: str | None,
     shot: str | None,
     compare: str | None,
+    input_colorspace: str | None,
+    input_view: str | None,
     frame_number: int | None,
     wipe: float,
     exposure: float,
@@ -444,18 +456,25 @@ def view_command(
     from hdr_plugin.ui.widgets import contact_sheet as draw_sheet
 
     color = ColorContext.resolve(ctx.obj["ocio"])
-    state = ViewerState(wipe=wipe, exposure=exposure, plate_in_view=plate_in_view)
+    state = ViewerState(display=display, view=view_name).for_config(color)
     display, view_name = color.display_view(
-        f"{display or state.display}/{view_name or state.view}", knob="--display/--view"
+        f"{state.display}/{state.view}", knob="--display/--view"
     )
+    state = ViewerState(wipe=wipe, exposure=exposure, plate_in_view=plate_in_view)
     state = state.replace(display=display, view=view_name, show_mask=mask_overlay)
     if path.endswith(".toml"):
         overrides = {"model": model} if model else {}
+        if input_colorspace or input_view:
+            overrides |= {"input_colorspace": input_colorspace, "input_view": input_view}
         controller = ViewerController.for_shot(
             path, shot, color, overrides=overrides, compare=compare
         )
     else:
-        settings = ReconstructSettings(model=model or DEFAULT_MODEL)
+        settings = ReconstructSettings(
+            model=model or DEFAULT_MODEL,
+            input_colorspace=input_colorspace,
+            input_view=input_view,
+        )
         controller = ViewerController(path, settings, color, compare=compare)
     for still in stills:
         check_not_an_input([still], [f.path for f in controller.files], flag="the still")

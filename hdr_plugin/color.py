@@ -6,6 +6,12 @@ transfer function.
 
 Config resolution order: an explicit path > ``$OCIO`` > the bundled
 ``ocio_configs/config.ocio``.
+
+The project names the encodings it works in by their Color Interop Forum IDs (the names
+OIIO 3 tags files with and OCIO 2.5 configs give as ``interop_id``), never by a name or alias
+of one config: :meth:`ColorContext.canonical` finds each in whatever config a show runs
+(a name, alias or role; an interop ID; else OCIO's identification against a built-in
+config through the config's interchange roles).
 """
 
 from __future__ import annotations
@@ -25,13 +31,34 @@ from hdr_plugin.constants import DISPLAY_REFERENCE_NITS, REFERENCE_WHITE_NITS
 from hdr_plugin.errors import ColorError
 from hdr_plugin.ocio_configs import BUNDLED_CONFIG
 
-#: Colourspace every model writes and every blend happens in.
-WORKING_SPACE = "Linear Rec.2020"
-#: Plates are sRGB-encoded Rec.709 unless the user or the file says otherwise.
-DEFAULT_INPUT_SPACE = "sRGB Encoded Rec.709 (sRGB)"
-DEFAULT_OUTPUT_SPACE = WORKING_SPACE
+#: Colourspace every model writes and every blend happens in: scene-linear Rec.2020.
+WORKING_SPACE = "lin_rec2020_scene"
 #: Display-linear Rec.709, where SDR operators undo their tone curves.
-LINEAR_REC709 = "Linear Rec.709 (sRGB)"
+LINEAR_REC709 = "lin_rec709_scene"
+#: The display encodings of Rec.709 plates: sRGB (IEC 61966-2-1), BT.1886 (a pure 2.4
+#: power, black at 0), gamma 2.2.
+SRGB_REC709 = "srgb_rec709_scene"
+BT1886_REC709 = "g24_rec709_scene"
+GAMMA22_REC709 = "g22_rec709_scene"
+#: Plates are sRGB-encoded Rec.709 unless the user or the file says otherwise.
+DEFAULT_INPUT_SPACE = SRGB_REC709
+DEFAULT_OUTPUT_SPACE = WORKING_SPACE
+#: HDR video display encodings (ITU-R BT.2100).
+PQ_REC2020 = "pq_rec2020_display"
+HLG_REC2020 = "hlg_rec2020_display"
+#: The built-in config whose colourspaces define the interop IDs above for a config that
+#: has neither those IDs nor aliases for them (OCIO identifies its own colourspaces against
+#: this one through their interchange roles).
+REFERENCE_CONFIG = "ocio://studio-config-v4.0.0_aces-v2.0_ocio-v2.5"
+#: The scene-referred encoding of each Rec.709 display colourspace (same primaries, same
+#: transfer function): what the models read a plate shown on that display as. (Wider
+#: displays are not here: their saturated colours leave Rec.709, and the models would
+#: take them for clipped highlights.)
+DISPLAY_PLATE_ENCODINGS = {
+    "srgb_rec709_display": SRGB_REC709,
+    "g24_rec709_display": BT1886_REC709,
+    "g22_rec709_display": GAMMA22_REC709,
+}
 #: Conversions of at least this many pixels run in row bands on several threads (OCIO
 #: releases the GIL while it applies a processor); below it a thread hand-off costs more.
 PARALLEL_PIXELS = 1 << 18
@@ -167,6 +194,85 @@ def _load_config(path: str) -> ocio.Config:
     return config
 
 
+def _bare(name: str) -> str:
+    """An interop ID without the ``ocio:`` namespace OCIO's own IDs carry."""
+    return name.removeprefix("ocio:")
+
+
+def _find(config: ocio.Config, name: str) -> ocio.ColorSpace | None:
+    """A colourspace of ``config`` by name, alias, role or interop ID (``ocio:`` or not)."""
+    for candidate in dict.fromkeys((name, f"ocio:{_bare(name)}", _bare(name))):
+        colorspace = config.getColorSpace(candidate)
+        if colorspace is not None:
+            return colorspace
+    for colorspace in config.getColorSpaces(ocio.SEARCH_REFERENCE_SPACE_ALL, ocio.COLORSPACE_ALL):
+        if _bare(colorspace.getInteropID()) == _bare(name):
+            return colorspace
+    return None
+
+
+@cache
+def _reference_config() -> ocio.Config:
+    return ocio.Config.CreateFromFile(REFERENCE_CONFIG)
+
+
+#: Values compared by :func:`_equivalent`: a 9x9x9 cube of [0, 1].
+_PROBE = np.stack(
+    np.meshgrid(*[np.linspace(0.0, 1.0, 9, dtype=np.float32)] * 3, indexing="ij"), axis=-1
+).reshape(1, -1, 3)
+
+
+def _equivalent(config: ocio.Config, reference: ocio.ColorSpace) -> str | None:
+    """The colourspace of ``config`` that converts to ``reference`` as an identity.
+
+    Compared through the two configs' interchange roles (OCIO's
+    ``GetProcessorFromConfigs``), on colourspaces of the same reference (scene or
+    display); ``None`` when none matches or the config has no interchange roles.
+    """
+    kind = reference.getReferenceSpaceType()
+    # Inactive ones too: OCIO 2.1 configs list their display colourspaces as inactive.
+    for colorspace in config.getColorSpaces(ocio.SEARCH_REFERENCE_SPACE_ALL, ocio.COLORSPACE_ALL):
+        if colorspace.getReferenceSpaceType() != kind or colorspace.isData():
+            continue
+        try:
+            cpu = ocio.Config.GetProcessorFromConfigs(
+                config, colorspace.getName(), _reference_config(), reference.getName()
+            ).getDefaultCPUProcessor()
+        except (ocio.Exception, ocio.ExceptionMissingFile):
+            continue
+        converted = _PROBE.copy()
+        cpu.apply(ocio.PackedImageDesc(converted, converted.shape[1], 1, 3))
+        if np.allclose(converted, _PROBE, atol=1e-4):
+            return colorspace.getName()
+    return None
+
+
+@lru_cache(maxsize=512)
+def _identify(config_path: str, name: str) -> str | None:
+    """The name in config ``config_path`` of colourspace ``name``, or ``None``.
+
+    ``name`` is a name, alias or role of the config, an interop ID (its own, or one of
+    :data:`REFERENCE_CONFIG`), or the name of a colourspace of :data:`REFERENCE_CONFIG`;
+    one the config does not name is identified by OCIO (``IdentifyBuiltinColorSpace``,
+    then an identity test through the interchange roles).
+    """
+    config = _load_config(config_path)
+    found = _find(config, name)
+    if found is not None:
+        return found.getName()
+    reference = _find(_reference_config(), name)
+    if reference is None:
+        return None
+    if reference.getReferenceSpaceType() == ocio.REFERENCE_SPACE_SCENE:
+        try:
+            return ocio.Config.IdentifyBuiltinColorSpace(
+                config, _reference_config(), reference.getName()
+            )
+        except (ocio.Exception, ocio.ExceptionMissingFile):
+            pass
+    return _equivalent(config, reference)
+
+
 @dataclass
 class ColorContext:
     """An OCIO config plus cached CPU processors between named colourspaces.
@@ -196,21 +302,27 @@ class ColorContext:
         return [cs.getName() for cs in self.config.getColorSpaces()]
 
     def canonical(self, name: str, *, knob: str = "colourspace", source: str = "") -> str:
-        """Return the config's own name for ``name`` (a name, alias or role).
+        """Return the config's own name for ``name``.
+
+        ``name`` may be a name, alias or role of the config, a Color Interop Forum ID (as
+        OIIO tags files: ``srgb_rec709_scene``), or a colourspace of the built-in
+        :data:`REFERENCE_CONFIG`, which OCIO identifies in this config through its
+        interchange roles.
 
         Raises:
-            ColorError: the config knows no such colourspace; the message lists the
-                valid names.
+            ColorError: the config has no such colourspace; the message lists the valid
+                names.
         """
-        colorspace = self.config.getColorSpace(name) if name else None
-        if colorspace is None:
+        found = _identify(self.config_path, name) if name else None
+        if found is None:
             where = f" (from {source})" if source else ""
             valid = ", ".join(self.colorspaces())
             raise ColorError(
-                f"unknown {knob} {name!r}{where} in OCIO config {self.config_path!r}; "
-                f"valid names: {valid}"
+                f"unknown {knob} {name!r}{where} in OCIO config {self.config_path!r} (not a "
+                "colourspace, alias, role or interop ID of it, and not identifiable through "
+                f"its interchange roles); valid names: {valid}"
             )
-        return colorspace.getName()
+        return found
 
     def processor(self, src: str, dst: str) -> ocio.CPUProcessor:
         """Return the (cached) float32 CPU processor from ``src`` to ``dst``."""
@@ -266,6 +378,49 @@ class ColorContext:
         if self.is_hdr_display(name):
             return REFERENCE_WHITE_NITS / DISPLAY_REFERENCE_NITS
         return 1.0
+
+    def default_view(self) -> tuple[str, str]:
+        """The config's default display and its default view."""
+        display = self.config.getDefaultDisplay()
+        return display, self.config.getDefaultView(display)
+
+    def display_encoding(self, view: str) -> str:
+        """The plate encoding (an interop ID) of the display that ``view`` renders to.
+
+        The scene-referred encoding with the display colourspace's primaries and transfer
+        function (``sRGB - Display`` -> ``srgb_rec709_scene``): what the models read a
+        plate rendered through ``view`` as.
+
+        Raises:
+            ColorError: the display is not one of :data:`DISPLAY_PLATE_ENCODINGS`.
+        """
+        display, name = self.display_view(view)
+        candidates = [self.config.getDisplayViewColorSpaceName(display, name)]
+        candidates += [
+            self.config.getDisplayViewColorSpaceName(display, v)
+            for v in self.config.getViews(display)
+        ]
+        spaces = [
+            self.config.getColorSpace(display if c == "<USE_DISPLAY_NAME>" else c)
+            for c in candidates
+        ]
+        screen = next(
+            (
+                s
+                for s in spaces
+                if s is not None and s.getReferenceSpaceType() == ocio.REFERENCE_SPACE_DISPLAY
+            ),
+            None,
+        )
+        for display_id, encoding in DISPLAY_PLATE_ENCODINGS.items():
+            if screen is not None and _identify(self.config_path, display_id) == screen.getName():
+                return encoding
+        shown = screen.getName() if screen is not None else "none"
+        raise ColorError(
+            f"input view {view!r}: its display colourspace ({shown}) is not an sRGB, "
+            f"BT.1886 or gamma 2.2 Rec.709 display of OCIO config {self.config_path!r}; "
+            "name a view of such a display"
+        )
 
     def views(self) -> tuple[str, ...]:
         """Every ``"DISPLAY/VIEW"`` pair of the config, displays in config order."""

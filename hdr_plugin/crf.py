@@ -25,7 +25,13 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from hdr_plugin.color import LINEAR_REC709, ColorContext
+from hdr_plugin.color import (
+    BT1886_REC709,
+    GAMMA22_REC709,
+    LINEAR_REC709,
+    SRGB_REC709,
+    ColorContext,
+)
 from hdr_plugin.tone_curves import tonemap_Hable, tonemap_Mobius, tonemap_Reinhard
 
 SAMPLES = 1024
@@ -38,8 +44,10 @@ def _normalise(curve: np.ndarray) -> np.ndarray:
     return curve / curve[-1]
 
 
-#: Display encodings of the family, sampled through OCIO by their config aliases.
+#: Display encodings of the family: their curve names, and the colourspaces (interop IDs)
+#: OCIO samples them through.
 DISPLAY_ENCODINGS = ("srgb", "gamma22", "bt1886")
+_ENCODING_SPACES = {"srgb": SRGB_REC709, "gamma22": GAMMA22_REC709, "bt1886": BT1886_REC709}
 
 
 def _family() -> dict[str, np.ndarray | str]:
@@ -49,7 +57,7 @@ def _family() -> dict[str, np.ndarray | str]:
     for gamma in np.linspace(1.0, 3.0, 21):
         curves[f"gamma {gamma:.1f}"] = x ** (1.0 / gamma)
     for name in DISPLAY_ENCODINGS:
-        curves[name] = name
+        curves[name] = _ENCODING_SPACES[name]
     for white in (2.0, 4.0, 8.0, 16.0, 32.0):
         curves[f"hable W={white:g}"] = tonemap_Hable(x * white, white=white)
         curves[f"reinhard W={white:g}"] = tonemap_Reinhard(x * white, white)
@@ -72,7 +80,7 @@ def camera_curves(color: ColorContext) -> dict[str, np.ndarray]:
     """The family of forward camera curves f: linear [0, 1] -> code [0, 1], 1024 samples each.
 
     Args:
-        color: the OCIO config whose ``srgb``, ``gamma22`` and ``bt1886`` encodings are
+        color: the OCIO config whose sRGB, gamma 2.2 and BT.1886 encodings are
             sampled (the caller's, so that ``--ocio`` is honoured; cached per config).
     """
     return dict(_camera_curves(color.config_path))
@@ -117,7 +125,7 @@ DISPLAY_FAMILY = "display"
 def _encode_srgb(color: ColorContext, display_linear: np.ndarray) -> np.ndarray:
     """Display-linear [0, 1] samples -> sRGB code values, through OCIO."""
     ramp = np.repeat(np.clip(display_linear, 0.0, 1.0)[:, None], 3, axis=1).astype(np.float32)
-    return color.convert(ramp, LINEAR_REC709, "srgb")[:, 0].astype(np.float64)
+    return color.convert(ramp, LINEAR_REC709, SRGB_REC709)[:, 0].astype(np.float64)
 
 
 def _uchimura(x: np.ndarray, a: float, m: float, length: float, c: float) -> np.ndarray:

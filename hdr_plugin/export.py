@@ -122,12 +122,19 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
     check_not_an_input([final.with_suffix(".json")], protected, flag="the sidecar of -o")
     with atomic_write(final) as temporary:
         torch.jit.save(scripted, str(temporary))
+    color = model._color
+    input_space = color.canonical(model.spec.input_encoding)
+    output_space = color.canonical(WORKING_SPACE)
     sidecar = {
         "model": model.spec.name,
         "weights_hash": model.weights_hash,
-        "input": f"NCHW float32 RGB, {model.spec.input_encoding} values in [0, 1]",
-        "input_colorspace": model.spec.input_encoding,
-        "output": "NCHW float32 RGB, Linear Rec.2020, SDR reference white = 1.0 (203 cd/m2)",
+        "input": f"NCHW float32 RGB, {input_space} values in [0, 1]",
+        "input_colorspace": input_space,
+        "input_interop_id": model.spec.input_encoding,
+        "output": f"NCHW float32 RGB, {output_space}, SDR reference white = 1.0 (203 cd/m2)",
+        "output_colorspace": output_space,
+        "output_interop_id": WORKING_SPACE,
+        "ocio_config": color.config_path,
         "any_size": True,
         "pads_to_multiple": multiple,
     }

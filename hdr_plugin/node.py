@@ -156,7 +156,7 @@ class ReconstructSettings:
                     color.canonical(value, knob=param.name.replace("_", " "))
             elif param.name == "input_view":
                 if value is not None:
-                    color.display_view(value)
+                    color.display_encoding(value)
             elif param.name != "model" and value is not None:
                 param.coerce(value)
         if self.input_view is not None and self.input_colorspace is not None:
@@ -187,9 +187,10 @@ def node_parameters(color: ColorContext | None = None) -> tuple[Parameter, ...]:
     """The knobs of :class:`ReconstructSettings` as data, for the CLI, the panel and hosts.
 
     Args:
-        color: fills the colourspace knobs' choices from its config (without one, as for
-            command-line parsing before ``--ocio`` is known, they are free text checked by
-            :meth:`ReconstructSettings.validate`).
+        color: fills the colourspace knobs' choices from its config, and gives their
+            defaults by the config's names (without one, as for command-line parsing before
+            ``--ocio`` is known, they are free text checked by
+            :meth:`ReconstructSettings.validate`, and defaults are interop IDs).
     """
     spaces = tuple(color.colorspaces()) if color is not None else None
     dynamic = {
@@ -208,11 +209,14 @@ def node_parameters(color: ColorContext | None = None) -> tuple[Parameter, ...]:
         kind = next(
             t for t in typing.get_args(types[f.name]) or (types[f.name],) if t is not type(None)
         )
+        default = f.default
+        if color is not None and choices == "colorspaces":
+            default = color.canonical(default)  # the config's own name, as in its menu
         parameters.append(
             Parameter(
                 f.name,
                 kind,
-                f.default,
+                default,
                 choices=dynamic[choices] if isinstance(choices, str) else choices,
                 **declared,
             )
@@ -310,7 +314,7 @@ class ReconstructNode:
         if self.settings.input_colorspace == AUTO:
             return self.color.canonical(DEFAULT_INPUT_SPACE)
         if self.settings.input_view is not None:
-            return self.color.canonical(_display_encoding(self.settings.input_view))
+            return self.color.canonical(self.color.display_encoding(self.settings.input_view))
         if self.settings.input_colorspace:
             return self.color.canonical(self.settings.input_colorspace, knob="input colorspace")
         if tag:
@@ -372,7 +376,9 @@ class ReconstructNode:
             if self.model is not self._linear:
                 linear = self._linear(decode(self._linear.spec.input_encoding))
                 gain = np.divide(result, linear, out=np.ones_like(result), where=linear > 1e-6)
-                result = plain * gain
+                # Only light is lifted: a negative (out-of-gamut) value of the inverse view
+                # stays as it is.
+                result = np.where(plain > 0.0, plain * gain, plain)
             else:
                 result = plain
         if matte is not None and s.matte_invert:
@@ -470,14 +476,6 @@ class ReconstructNode:
         if chromaticities is not None:
             attributes["chromaticities"] = chromaticities
         return attributes
-
-
-def _display_encoding(view: str) -> str:
-    """The plate encoding of a display (its transfer function), for the models' input."""
-    display = view.partition("/")[0].lower()
-    if "1886" in display:
-        return "bt1886"
-    return "gamma22" if "gamma 2.2" in display else "srgb"
 
 
 def _code_values(rgb: np.ndarray) -> np.ndarray:

@@ -38,13 +38,13 @@ def plate_of_bits(bits: int) -> np.ndarray:
 @pytest.mark.parametrize("name", ["srgb", "gamma22", "gamma 2.3"])
 def test_an_estimate_near_a_display_encoding_is_decoded_by_ocio_as_srgb(color, name):
     estimate = decide(inverse_of(color, name), plate_of_bits(8), color)
-    assert estimate.name == "srgb" and estimate.inverse is None
+    assert estimate.name == "srgb_rec709_scene" and estimate.inverse is None
     assert estimate.tone_mapped < 0.5 and estimate.distance < DISPLAY_DISTANCE
 
 
 def test_a_display_estimate_on_a_ten_bit_plate_is_decoded_as_bt1886(color):
     estimate = decide(inverse_of(color, "bt1886"), plate_of_bits(10), color)
-    assert estimate.name == "bt1886" and estimate.inverse is None
+    assert estimate.name == "g24_rec709_scene" and estimate.inverse is None
     assert ten_bit(plate_of_bits(10)) and not ten_bit(plate_of_bits(8))
     assert not ten_bit(gradient_plate(40, 56))  # float plates: no grid, no BT.1886 guess
 
@@ -188,13 +188,13 @@ def fixed_estimator(monkeypatch):
 
 
 def test_auto_on_an_srgb_estimate_equals_the_named_colourspace(color, fixed_estimator):
-    fixed_estimator(CurveEstimate("srgb", 0.1, 0.02))
+    fixed_estimator(CurveEstimate("srgb_rec709_scene", 0.1, 0.02))
     plate = gradient_plate(40, 56)
     auto = ReconstructNode(ReconstructSettings(model="linear", input_colorspace=AUTO), color)
     named = ReconstructNode(ReconstructSettings(model="linear", input_colorspace="srgb"), color)
     result = auto.process_frame(plate)
     np.testing.assert_array_equal(result.rgb, named.process_frame(plate).rgb)
-    assert result.input_curve.name == "srgb"
+    assert result.input_curve.name == "srgb_rec709_scene"
 
 
 def test_auto_decodes_with_the_estimated_curve_and_holds_it_for_the_shot(color, fixed_estimator):

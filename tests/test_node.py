@@ -153,8 +153,14 @@ def test_every_knob_is_a_command_line_flag():
 
 def test_each_knob_is_declared_once_with_its_settings_default(color):
     defaults = {f.name: f.default for f in dataclasses.fields(ReconstructSettings)}
-    for param in node_parameters(color):
+    for param in node_parameters():
         assert param.default == defaults[param.name], param.name
+    # Given a config, a colourspace knob's default is the config's own name for it.
+    for param in node_parameters(color):
+        expected = defaults[param.name]
+        if param.name == "output_colorspace":
+            expected = color.canonical(expected)
+        assert param.default == expected, param.name
     assert {p.name: p.type for p in node_parameters()}["input_colorspace"] is str
 
 

@@ -39,8 +39,9 @@ class ViewerState:
     """Everything the viewer shows, as plain data.
 
     Attributes:
-        display: OCIO display (``sRGB - Display``, ``Rec.2100-PQ - Display`` ...).
-        view: OCIO view of that display.
+        display: OCIO display (``sRGB - Display``, ``Rec.2100-PQ - Display`` ...); ``None``:
+            the config's default display.
+        view: OCIO view of that display; ``None``: the display's default view.
         exposure: stops applied to scene-linear before the view.
         gamma: power applied to display values after the view.
         wipe: x position of the A/B split as a fraction of the width (0 = all B).
@@ -57,8 +58,8 @@ class ViewerState:
         pan: image offset in display pixels.
     """
 
-    display: str = "sRGB - Display"
-    view: str = "ACES 2.0 - SDR 100 nits (Rec.709)"
+    display: str | None = None
+    view: str | None = None
     exposure: float = 0.0
     gamma: float = 1.0
     wipe: float = 0.5
@@ -78,9 +79,17 @@ class ViewerState:
         """A copy with ``changes`` applied."""
         return replace(self, **changes)
 
+    def for_config(self, color: ColorContext) -> ViewerState:
+        """A copy whose unset display and view are the config's defaults."""
+        display = self.display or color.config.getDefaultDisplay()
+        return self.replace(display=display, view=self.view or color.config.getDefaultView(display))
+
 
 def _display_processor(color: ColorContext, state: ViewerState, source: str):
-    transform = ocio.DisplayViewTransform(src=source, display=state.display, view=state.view)
+    state = state.for_config(color)
+    transform = ocio.DisplayViewTransform(
+        src=color.canonical(source), display=state.display, view=state.view
+    )
     return color.config.getProcessor(transform).getDefaultCPUProcessor()
 
 

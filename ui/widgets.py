@@ -277,6 +277,7 @@ def _side_labels(controller: ViewerController, state: ViewerState) -> tuple[str,
     else:
         a = "A: plate as delivered"
     exposure = f", {state.exposure:+g} EV" if state.exposure else ""
+    state = state.for_config(controller.color)
     return a, f"B: {controller.settings.model}", f"{state.display} / {state.view}{exposure}"
 
 
@@ -453,7 +454,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
     def __init__(self, controller: ViewerController, state: ViewerState | None = None) -> None:
         super().__init__()
         self.controller = controller
-        state = state or ViewerState()
+        state = (state or ViewerState()).for_config(controller.color)
         self.setWindowTitle(f"hdr-plugin view: {controller.pattern}")
         self.pool = QtCore.QThreadPool()
         self.signals = _Signals()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hdr_plugin.color import WORKING_SPACE, ColorContext
+from hdr_plugin.color import LINEAR_REC709, SRGB_REC709, WORKING_SPACE, ColorContext
 from hdr_plugin.constants import LUMA_REC2020
 from hdr_plugin.errors import ConfigError, PlateError
 from hdr_plugin.io import read_image
@@ -84,7 +84,7 @@ def _source_space(image_colorspace: str | None, chromaticities: tuple | None) ->
         return "ACES2065-1"
     if image_colorspace and image_colorspace.lower() not in {"linear", "scene_linear"}:
         return image_colorspace
-    return "Linear Rec.709 (sRGB)"
+    return LINEAR_REC709
 
 
 def load_hdr(path: str | Path, color: ColorContext) -> np.ndarray:
@@ -181,7 +181,7 @@ def native_pairs(
     hdr_pattern: str,
     color: ColorContext,
     *,
-    sdr_colorspace: str = "srgb",
+    sdr_colorspace: str = SRGB_REC709,
     hdr_colorspace: str = WORKING_SPACE,
     min_correlation: float = 0.8,
 ) -> Iterator[NativePair]:
@@ -199,7 +199,7 @@ def native_pairs(
     if missing:
         raise PlateError(f"{sdr_pattern} and {hdr_pattern} do not have the same frames: {missing}")
     for frame in sorted(sdr_files, key=lambda f: -1 if f is None else f):
-        sdr = color.convert(read_image(sdr_files[frame]).rgb, sdr_colorspace, "srgb")
+        sdr = color.convert(read_image(sdr_files[frame]).rgb, sdr_colorspace, SRGB_REC709)
         hdr = color.convert(read_image(hdr_files[frame]).rgb, hdr_colorspace, WORKING_SPACE)
         if sdr.shape != hdr.shape:
             raise PlateError(f"frame {frame}: SDR {sdr.shape} and HDR {hdr.shape} differ in size")
@@ -214,7 +214,7 @@ def native_pairs(
 
 def alignment(sdr: np.ndarray, hdr: np.ndarray, color: ColorContext) -> float:
     """Correlation of log-luminance gradients of an SDR frame and an HDR frame (1 = aligned)."""
-    linear = color.convert(sdr, "srgb", WORKING_SPACE)
+    linear = color.convert(sdr, SRGB_REC709, WORKING_SPACE)
     weights = LUMA_REC2020
     a = np.log(linear @ weights + 1e-3)
     b = np.log(np.minimum(hdr @ weights, (linear @ weights).max() + 1e-3) + 1e-3)

@@ -18,7 +18,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
+from hdr_plugin.color import (
+    BT1886_REC709,
+    LINEAR_REC709,
+    SRGB_REC709,
+    WORKING_SPACE,
+    ColorContext,
+)
 from hdr_plugin.constants import CLIP_CODE
 from hdr_plugin.crf import SAMPLES, camera_curves, invert_curve, random_curve
 from hdr_plugin.io import read_image
@@ -53,7 +59,7 @@ class Pipeline:
         noise: probability of adding shot/read noise.
         jpeg: probability of JPEG compression (8-bit only).
         plate_colorspace: the OCIO colourspace a user names for this camera's plates
-            (``srgb`` when its curve has no name in the config).
+            (an interop ID; sRGB when its curve has no name).
     """
 
     curve: str | None = None
@@ -64,7 +70,7 @@ class Pipeline:
     bits: int | None = None
     noise: float = 0.3
     jpeg: float = 0.2
-    plate_colorspace: str = "srgb"
+    plate_colorspace: str = SRGB_REC709
 
 
 #: The cameras evaluation reports: sRGB with 2 % and 8 % of pixels clipped, a 10-bit
@@ -79,7 +85,9 @@ def _camera(**fields) -> Pipeline:
 EVALUATION_PIPELINES = {
     "srgb-2": _camera(curve="srgb", clipped_fraction=0.02, bits=8),
     "srgb-8": _camera(curve="srgb", clipped_fraction=0.08, bits=8),
-    "gamma24": _camera(curve="bt1886", clipped_fraction=0.05, bits=10, plate_colorspace="bt1886"),
+    "gamma24": _camera(
+        curve="bt1886", clipped_fraction=0.05, bits=10, plate_colorspace=BT1886_REC709
+    ),
     "filmic": _camera(curve="hable W=8", clipped_fraction=0.05, bits=8),
     "mobius": _camera(family="mobius", clipped_fraction=0.05, bits=8),
     "aces-view": _camera(

@@ -21,12 +21,13 @@ import numpy as np
 import OpenImageIO as oiio
 import torch
 
+from hdr_plugin.color import BT1886_REC709, GAMMA22_REC709, SRGB_REC709
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.models.engine.encodings import pq_decode
 
 LIBPLACEBO = "libplacebo"
-#: ffmpeg's transfer tag for a plate named as each OCIO colourspace (others: sRGB).
-_TRANSFER = {"bt1886": "bt709", "gamma24": "bt709", "gamma22": "gamma22"}
+#: ffmpeg's transfer tag for a plate of each encoding (interop IDs; others: sRGB).
+_TRANSFER = {BT1886_REC709: "bt709", GAMMA22_REC709: "gamma22"}
 _VULKAN = ["-init_hw_device", "vulkan=vk:llvmpipe", "-filter_hw_device", "vk"]
 _FILTER = (
     "setparams=color_primaries=bt709:color_trc={trc}:colorspace=bt709:range=pc,"
@@ -48,7 +49,7 @@ def libplacebo_missing() -> str | None:
     if " libplacebo " not in filters:
         return "this ffmpeg has no libplacebo filter"
     try:
-        libplacebo_inverse(np.full((16, 16, 3), 0.5, np.float32), "srgb")
+        libplacebo_inverse(np.full((16, 16, 3), 0.5, np.float32), SRGB_REC709)
     except ConfigError as exc:
         return str(exc)
     return None
@@ -60,7 +61,8 @@ def libplacebo_inverse(code: np.ndarray, plate_colorspace: str) -> np.ndarray:
     Args:
         code: (H, W, 3) display code values in [0, 1] (8- or 10-bit levels are exact in
             the 16-bit PNG handed to ffmpeg).
-        plate_colorspace: what the user named the plate (``srgb``, ``bt1886``, ...).
+        plate_colorspace: the plate's encoding, an interop ID (``srgb_rec709_scene``,
+            ``g24_rec709_scene``, ...).
 
     Returns:
         (H, W, 3) float32 scene-linear Rec.2020, SDR reference white 1.0 (203 cd/m²).

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hdr_plugin.color import WORKING_SPACE, ColorContext
+from hdr_plugin.color import LINEAR_REC709, SRGB_REC709, WORKING_SPACE, ColorContext
 from hdr_plugin.errors import ConfigError, PlateError
 from hdr_plugin.io import write_exr
 from hdr_plugin.masks import matte_from_pixels
@@ -28,20 +28,21 @@ from hdr_plugin.render import frame_attributes
 OUTPUT_PROFILE = "Rec2020-elle-V4-g10.icc"
 OUTPUT_COLORSPACE = WORKING_SPACE
 
-#: Krita's bundled profiles whose primaries and transfer are an OCIO colourspace exactly.
+#: Krita's bundled profiles whose primaries and transfer are an OCIO colourspace exactly
+#: (interop IDs, found in the active config by :meth:`ColorContext.canonical`).
 #: A layer in another profile is decoded as the input colourspace knob says (default sRGB).
 PROFILE_COLORSPACES = {
-    "sRGB-elle-V2-srgbtrc.icc": "sRGB Encoded Rec.709 (sRGB)",
-    "sRGB built-in": "sRGB Encoded Rec.709 (sRGB)",
-    "sRGB-elle-V2-g10.icc": "Linear Rec.709 (sRGB)",
-    "krita-2.5, lcms sRGB built-in with linear gamma TRC": "Linear Rec.709 (sRGB)",
-    "Rec2020-elle-V4-g10.icc": "Linear Rec.2020",
-    "ACEScg-elle-V4-g10.icc": "ACEScg",
+    "sRGB-elle-V2-srgbtrc.icc": SRGB_REC709,
+    "sRGB built-in": SRGB_REC709,
+    "sRGB-elle-V2-g10.icc": LINEAR_REC709,
+    "krita-2.5, lcms sRGB built-in with linear gamma TRC": LINEAR_REC709,
+    "Rec2020-elle-V4-g10.icc": WORKING_SPACE,
+    "ACEScg-elle-V4-g10.icc": "lin_ap1_scene",
     # grey: primaries do not matter, only the transfer
-    "Gray-D50-elle-V2-srgbtrc.icc": "sRGB Encoded Rec.709 (sRGB)",
-    "Gray-D50-elle-V4-srgbtrc.icc": "sRGB Encoded Rec.709 (sRGB)",
-    "Gray-D50-elle-V2-g10.icc": "Linear Rec.709 (sRGB)",
-    "Gray-D50-elle-V4-g10.icc": "Linear Rec.709 (sRGB)",
+    "Gray-D50-elle-V2-srgbtrc.icc": SRGB_REC709,
+    "Gray-D50-elle-V4-srgbtrc.icc": SRGB_REC709,
+    "Gray-D50-elle-V2-g10.icc": LINEAR_REC709,
+    "Gray-D50-elle-V4-g10.icc": LINEAR_REC709,
 }
 
 #: Krita colour depth -> (NumPy dtype, scale to [0, 1]).

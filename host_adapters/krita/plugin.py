@@ -147,7 +147,7 @@ def _new_document(document, result: Reconstruction, request: Request):
         width, height, name, "RGBA", "F32", OUTPUT_PROFILE, document.resolution()
     )
     layer = hdr.topLevelNodes()[0]
-    layer.setName(f"{request.settings.model} ({OUTPUT_COLORSPACE})")
+    layer.setName(f"{request.settings.model} ({result.node.output_colorspace})")
     layer.setPixelData(document_bytes(result.rgba), 0, 0, width, height)
     if request.mask_layer:
         mask = hdr.createNode("highlight mask", "paintlayer")
@@ -302,7 +302,8 @@ class ReconstructDialog(QDialog):
         self.exr = QLineEdit()
         self.exr.setPlaceholderText("optional: also write this OpenEXR")
         form.addRow("export EXR", self.exr)
-        form.addRow(QLabel(f"new document: 32-bit float, {OUTPUT_COLORSPACE} ({OUTPUT_PROFILE})"))
+        output = self.color.canonical(OUTPUT_COLORSPACE)
+        form.addRow(QLabel(f"new document: 32-bit float, {output} ({OUTPUT_PROFILE})"))
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

@@ -20,7 +20,12 @@ from pathlib import Path
 
 import nuke
 
-from hdr_plugin.color import DEFAULT_INPUT_SPACE, ColorContext, resolve_config_path
+from hdr_plugin.color import (
+    DEFAULT_INPUT_SPACE,
+    WORKING_SPACE,
+    ColorContext,
+    resolve_config_path,
+)
 from hdr_plugin.errors import ConfigError, HdrPluginError, ModelError
 from hdr_plugin.host_adapters.base import HostAdapter
 from hdr_plugin.models import network_models
@@ -273,15 +278,17 @@ class NukeAdapter(HostAdapter):
             creator["modelId"].setValue(settings.model)
             creator["outputScale"].setValue(1)
             creator["createCatFile"].execute()
+            color = self.color()
             to_model = nuke.nodes.OCIOColorSpace(
                 in_colorspace=settings.input_colorspace,
-                out_colorspace=spec.input_encoding,
+                out_colorspace=color.canonical(spec.input_encoding),
             )
             to_model.setInput(0, plate)
             inference = nuke.nodes.Inference(modelFile=str(cat))
             inference.setInput(0, to_model)
             to_output = nuke.nodes.OCIOColorSpace(
-                in_colorspace="Linear Rec.2020", out_colorspace=settings.output_colorspace
+                in_colorspace=color.canonical(WORKING_SPACE),
+                out_colorspace=settings.output_colorspace,
             )
             to_output.setInput(0, inference)
             output.setInput(0, to_output)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hdr_plugin.color import ColorContext
+from hdr_plugin.color import BT1886_REC709, SRGB_REC709, ColorContext
 from hdr_plugin.crf import DISPLAY_ENCODINGS, SAMPLES, inverse_curves
 
 #: Short edge of the proxy the estimator sees, pixels.
@@ -38,7 +38,8 @@ class CurveEstimate:
     """What ``auto`` decided for a plate.
 
     Attributes:
-        name: the OCIO colourspace decoding the plate (``srgb``, ``bt1886``), or
+        name: the OCIO colourspace decoding the plate (an interop ID:
+            ``srgb_rec709_scene``, ``g24_rec709_scene``), or
             ``estimated`` for a tone-mapped curve decoded by the estimate.
         tone_mapped: confidence that the curve is tone-mapped, in [0, 1] (0.5 at the
             decision's distance).
@@ -97,7 +98,7 @@ def decide(inverse_at_knots: np.ndarray, code: np.ndarray, color: ColorContext) 
     distance = display_distance(inverse_at_knots, color)
     confidence = float(1.0 / (1.0 + np.exp(-(distance - DISPLAY_DISTANCE) / 0.03)))
     if distance < DISPLAY_DISTANCE:
-        return CurveEstimate("bt1886" if ten_bit(code) else "srgb", confidence, distance)
+        return CurveEstimate(BT1886_REC709 if ten_bit(code) else SRGB_REC709, confidence, distance)
     grid = np.linspace(0.0, 1.0, SAMPLES)
     inverse = np.interp(grid, KNOTS, np.maximum.accumulate(inverse_at_knots))
     return CurveEstimate("estimated", confidence, distance, inverse.astype(np.float32))
