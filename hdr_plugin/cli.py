@@ -195,10 +195,11 @@ def train_command(
 @click.option("--data", help="Folder of HDR images (default: $HDR_PLUGIN_DATA).")
 @click.option(
     "--pipelines",
-    default="srgb-2,srgb-8,gamma24,filmic,mobius,aces-view",
+    default="srgb-2,srgb-8,gamma24,filmic,mobius,aces-view,aces1-view",
     show_default=True,
     help="Cameras: display (srgb-2, srgb-8, gamma24) and tone-mapped curve families the "
-    "curve estimator never trained on (filmic, mobius, aces-view).",
+    "curve estimator never trained on (filmic, mobius, aces-view; aces1-view, named by its "
+    "view in the ACES 1.3 config).",
 )
 @click.option(
     "--no-peers",

@@ -117,7 +117,7 @@ def _inverse_curves(config_path: str, names: tuple[str, ...]) -> np.ndarray:
 
 #: Families the test split holds out: the curve estimator never trains or calibrates on
 #: them, so the test measures curves it never saw (as the split holds out scenes).
-TEST_FAMILIES = ("hable", "mobius", "aces-view")
+TEST_FAMILIES = ("hable", "mobius", "aces-view", "aces-1-view")
 #: Display encodings: the decision ``auto`` must get right (OCIO decodes them exactly).
 DISPLAY_FAMILY = "display"
 

@@ -44,6 +44,8 @@ def main(*_args):
         dialog.exr.setText(str(out / "krita.exr"))
     if case == "bad":
         dialog.set_knob("input_colorspace", "Not A Colourspace")
+    if case == "show-view":  # under the show's config ($OCIO), the plate named by its view
+        dialog.set_knob("input_view", os.environ["HDR_KRITA_VIEW"])
     if case == "selection":  # the right half of the plate (not the sun), as the matte
         from krita import Selection
 

@@ -145,10 +145,11 @@ def installed(tmp_path_factory) -> Path:
     return install_krita(resources, enable=False).package.parent
 
 
-def run_in_krita(case: str, pykrita: Path, out: Path) -> dict:
+def run_in_krita(case: str, pykrita: Path, out: Path, **extra: str) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
+        **extra,
         "HDR_KRITA_CASE": case,
         "HDR_KRITA_OUT": str(out),
         "HDR_KRITA_PYKRITA": str(pykrita),
@@ -264,3 +265,21 @@ def test_a_bad_knob_is_one_line_in_krita_and_creates_nothing(installed, tmp_path
     assert message.startswith("HDR Reconstruct: ")
     assert "Not A Colourspace" in message
     assert "\n" not in message
+
+
+@needs_krita
+def test_under_a_show_config_the_plugin_decodes_by_the_show_s_view(installed, tmp_path):
+    config = "ocio://studio-config-v1.0.0_aces-v1.3_ocio-v2.1"
+    view = "sRGB - Display/ACES 1.0 - SDR Video"
+    result = run_in_krita(
+        "show-view", installed, tmp_path / "krita", OCIO=config, HDR_KRITA_VIEW=view
+    )
+    assert result["messages"] == [] and result["profile"] == "Rec2020-elle-V4-g10.icc"
+    assert result["layers"] == [["highlight-unet (Linear Rec.2020)", "paintlayer", True]]
+    out = tmp_path / "cli.exr"
+    argv = ["--ocio", config, "render", str(PLATE), "-o", str(out), "--input-view", view]
+    assert cli([*argv, "--no-progress"]) == 0
+    expected, _ = read_exr(out)
+    document = np.load(tmp_path / "krita" / "layer0.npy")
+    np.testing.assert_allclose(document[..., :3], expected[..., :3], rtol=2**-10, atol=1e-5)
+    assert expected[..., :3].max() > 10.0  # the inverse ACES view, not an sRGB decode

@@ -419,6 +419,29 @@ def test_the_libplacebo_peer_expands_the_plate_it_is_given():
     assert out[4, -1, 1] / out[4, 32, 1] > 2.0 * (1.0 / 0.2195)
 
 
+def test_the_aces_1_view_camera_renders_through_the_show_config_and_is_named_by_it(
+    hdr_folder, color
+):
+    from hdr_plugin.color import ColorContext
+    from hdr_plugin.train.evaluate import evaluate
+
+    camera = EVALUATION_PIPELINES["aces1-view"]
+    show = ColorContext(camera.config)
+    pair = synthesize(hdr_scene(48, 64, 3), color, np.random.default_rng(0), camera)
+    below = (pair.sdr < 0.9).all(axis=-1)
+    # Below the view's white the inverse of the same view gives the scene back (8-bit codes).
+    plain = show.convert_view(pair.sdr, "lin_rec2020_scene", camera.view, inverse=True)
+    np.testing.assert_allclose(plain[below], pair.hdr[below], rtol=0.05, atol=2e-3)
+    results = evaluate(
+        ["linear"], data=hdr_folder, pipelines=["aces1-view"], limit=1, view_size=64, peers=False
+    )
+    # `linear` named by the view is OCIO's plain inverse: far closer than an sRGB decode.
+    srgb = evaluate(
+        ["linear"], data=hdr_folder, pipelines=["aces-view"], limit=1, view_size=64, peers=False
+    )
+    assert results["linear"]["aces1-view"]["pu21_psnr"] > srgb["linear"]["aces-view"]["pu21_psnr"]
+
+
 def test_evaluate_measures_the_peer_beside_the_models(hdr_folder):
     from hdr_plugin.train.evaluate import evaluate, format_table
     from hdr_plugin.train.peers import LIBPLACEBO, libplacebo_missing

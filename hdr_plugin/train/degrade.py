@@ -52,6 +52,9 @@ class Pipeline:
             instead of a named one.
         view: render through this OCIO ``"DISPLAY/VIEW"`` instead of a 1D curve (a show's
             view transform); the exposure clips ``clipped_fraction`` at the view's white.
+        config: the OCIO config of ``view`` (a show's config), else the caller's.
+        named_view: a user names such plates by their view (``--input-view``), not as
+            sRGB.
         clipped_fraction: fraction of pixels whose max channel clips, or ``None`` for
             uniform in ``clip_range``.
         clip_range: range of the random clipped fraction.
@@ -65,6 +68,8 @@ class Pipeline:
     curve: str | None = None
     family: str | None = None
     view: str | None = None
+    config: str | None = None
+    named_view: bool = False
     clipped_fraction: float | None = None
     clip_range: tuple[float, float] = (0.005, 0.25)
     bits: int | None = None
@@ -93,6 +98,15 @@ EVALUATION_PIPELINES = {
     "aces-view": _camera(
         view="sRGB - Display/ACES 2.0 - SDR 100 nits (Rec.709)", clipped_fraction=0.02, bits=8
     ),
+    # The view most shows delivered through, in OCIO's ACES 1.3 studio config; the plate is
+    # named by the view (--input-view) under that config.
+    "aces1-view": _camera(
+        view="sRGB - Display/ACES 1.0 - SDR Video",
+        config="ocio://studio-config-v1.0.0_aces-v1.3_ocio-v2.1",
+        named_view=True,
+        clipped_fraction=0.02,
+        bits=8,
+    ),
 }
 #: The curve family of each evaluation camera; tone-mapped ones are held out of the
 #: estimator's training (:data:`hdr_plugin.crf.TEST_FAMILIES`).
@@ -103,6 +117,7 @@ CAMERA_FAMILIES = {
     "filmic": "hable",
     "mobius": "mobius",
     "aces-view": "aces-view",
+    "aces1-view": "aces-1-view",
 }
 
 
@@ -171,6 +186,8 @@ def _through_view(
     fraction: float,
 ) -> Pair:
     """The camera pipeline of a plate rendered through a display/view transform."""
+    if pipeline.config is not None:
+        color = ColorContext(pipeline.config)
     render = lambda scale: np.clip(  # noqa: E731
         color.convert_view(hdr * np.float32(scale), WORKING_SPACE, pipeline.view), 0.0, 1.0
     )

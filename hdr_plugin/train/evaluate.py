@@ -5,9 +5,11 @@ of views (four perspective views of a panorama, the centre of a photograph) is d
 each evaluation pipeline (:data:`EVALUATION_PIPELINES`: sRGB with 2 % and 8 % clipped, 10-bit
 gamma 2.4, Hable filmic) with a seed per image, reconstructed by each model through
 :class:`hdr_plugin.node.ReconstructNode` with the plate colourspace a user would name
-(sRGB for the filmic camera, whose curve has no name), and scored by
+(sRGB for the filmic camera, whose curve has no name; for a camera of a show's view, the
+view itself under the show's config, as ``--input-view``), and scored by
 :func:`hdr_plugin.train.metrics.score`. A model named ``NAME@auto`` runs with
-``--input-colorspace auto`` instead (the camera curve estimated from the plate).
+``--input-colorspace auto`` instead (the camera curve estimated from the plate), except on
+a camera named by its view.
 """
 
 from __future__ import annotations
@@ -65,6 +67,12 @@ def evaluate(
     if peers and LIBPLACEBO not in models and libplacebo_missing() is None:
         models.append(LIBPLACEBO)
     nodes = {name: _predictor(name, color) for name in models}
+    viewed = {
+        (name, p): _predictor(name, ColorContext(camera.config or color.config_path), camera.view)
+        for p in pipelines
+        if (camera := EVALUATION_PIPELINES[p]).named_view
+        for name in models
+    }
     scores: dict[str, dict[str, list[dict[str, float]]]] = {
         name: {p: [] for p in pipelines} for name in nodes
     }
@@ -79,7 +87,7 @@ def evaluate(
                 pair = synthesize(view, color, rng, EVALUATION_PIPELINES[pipeline])
                 named = EVALUATION_PIPELINES[pipeline].plate_colorspace
                 for name, predict in nodes.items():
-                    prediction = predict(pair.sdr, named)
+                    prediction = viewed.get((name, pipeline), predict)(pair.sdr, named)
                     scores[name][pipeline].append(
                         score(prediction, pair.hdr, pair.sdr, to_rec709=to_rec709)
                     )
@@ -96,8 +104,14 @@ def evaluate(
     }
 
 
-def _predictor(name: str, color: ColorContext) -> Callable[[np.ndarray, str], np.ndarray]:
-    """``predict(code, named_colourspace)`` -> scene-linear Rec.2020 for one model or peer."""
+def _predictor(
+    name: str, color: ColorContext, view: str | None = None
+) -> Callable[[np.ndarray, str], np.ndarray]:
+    """``predict(code, named_colourspace)`` -> scene-linear Rec.2020 for one model or peer.
+
+    With ``view``, the plate is named by that view of ``color``'s config (``--input-view``)
+    and ``named_colourspace`` is not used (but by the peer, which knows no views).
+    """
     if name == LIBPLACEBO:
         missing = libplacebo_missing()
         if missing:
@@ -106,6 +120,9 @@ def _predictor(name: str, color: ColorContext) -> Callable[[np.ndarray, str], np
     model, _, variant = name.partition("@")
     if variant not in ("", AUTO):
         raise ConfigError(f"evaluate: model {name!r}; append nothing or @{AUTO}")
+    if view is not None:
+        node = ReconstructNode(ReconstructSettings(model=model, input_view=view), color)
+        return lambda code, named: node.process_frame(code).rgb
     node = ReconstructNode(
         ReconstructSettings(model=model, input_colorspace=variant or None), color
     )
