@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[ui,dask,otio,flip,dev]'
+	$(BIN)/pip install --quiet -e '.[ui,dask,otio,flip,dev,blender]'
 	touch $(STAMP)
 
 demo: $(STAMP)

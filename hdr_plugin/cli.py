@@ -543,6 +543,33 @@ def install_krita_command(resources: str | None, kritarc: str | None) -> None:
         )
 
 
+@cli.command("install-blender")
+@click.option(
+    "--scripts",
+    type=click.Path(file_okay=False),
+    help="Blender's user scripts folder (default: $BLENDER_USER_SCRIPTS, else the newest "
+    "Blender's, e.g. ~/.config/blender/4.2/scripts).",
+)
+@click.option(
+    "--blender",
+    metavar="EXE",
+    help="A Blender (or a Python with bpy) to enable the add-on in and save its preferences.",
+)
+def install_blender_command(scripts: str | None, blender: str | None) -> None:
+    """Install the HDR Reconstruct add-on into Blender, running this environment's hdr_plugin."""
+    from hdr_plugin.host_adapters.blender.install import install_blender
+
+    installed = install_blender(Path(scripts) if scripts else None, blender=blender)
+    click.echo(f"installed {installed.package}")
+    if installed.enabled_by is not None:
+        click.echo(f"enabled by {installed.enabled_by}; the Compositor's sidebar has an HDR tab")
+    else:
+        click.echo(
+            "enable it in Blender: Edit > Preferences > Add-ons > HDR Reconstruct "
+            "(or pass --blender EXE)"
+        )
+
+
 @cli.command("models")
 def models_command() -> None:
     """List the registered models, their options and whether they can render."""

@@ -216,35 +216,55 @@ def _reference_config() -> ocio.Config:
     return ocio.Config.CreateFromFile(REFERENCE_CONFIG)
 
 
+#: Largest difference on [0, 1] of two configs' renderings of one colourspace: their
+#: matrices differ by a few 1e-4 (Blender's against OCIO's ACES configs); distinct common
+#: colourspaces differ by 3e-2 or more (Rec.2020 and ACEScg, sRGB and gamma 2.2).
+_SAME = 2e-3
 #: Values compared by :func:`_equivalent`: a 9x9x9 cube of [0, 1].
 _PROBE = np.stack(
     np.meshgrid(*[np.linspace(0.0, 1.0, 9, dtype=np.float32)] * 3, indexing="ij"), axis=-1
 ).reshape(1, -1, 3)
 
 
-def _equivalent(config: ocio.Config, reference: ocio.ColorSpace) -> str | None:
+def _equivalent(
+    config: ocio.Config, reference: ocio.ColorSpace, other: ocio.Config | None = None
+) -> str | None:
     """The colourspace of ``config`` that converts to ``reference`` as an identity.
 
+    ``reference`` is a colourspace of ``other`` (default :data:`REFERENCE_CONFIG`).
     Compared through the two configs' interchange roles (OCIO's
     ``GetProcessorFromConfigs``), on colourspaces of the same reference (scene or
     display); ``None`` when none matches or the config has no interchange roles.
     """
+    other = other or _reference_config()
     kind = reference.getReferenceSpaceType()
     # Inactive ones too: OCIO 2.1 configs list their display colourspaces as inactive.
-    for colorspace in config.getColorSpaces(ocio.SEARCH_REFERENCE_SPACE_ALL, ocio.COLORSPACE_ALL):
-        if colorspace.getReferenceSpaceType() != kind or colorspace.isData():
-            continue
+    spaces = [
+        colorspace
+        for colorspace in config.getColorSpaces(
+            ocio.SEARCH_REFERENCE_SPACE_ALL, ocio.COLORSPACE_ALL
+        )
+        if colorspace.getReferenceSpaceType() == kind and not colorspace.isData()
+    ]
+    # The same name or alias first: one conversion to confirm it, not one per colourspace.
+    names = {reference.getName(), *reference.getAliases()}
+    spaces.sort(key=lambda c: not names & {c.getName(), *c.getAliases()})
+    best, error = None, _SAME
+    for colorspace in spaces:
         try:
             cpu = ocio.Config.GetProcessorFromConfigs(
-                config, colorspace.getName(), _reference_config(), reference.getName()
+                config, colorspace.getName(), other, reference.getName()
             ).getDefaultCPUProcessor()
         except (ocio.Exception, ocio.ExceptionMissingFile):
             continue
         converted = _PROBE.copy()
         cpu.apply(ocio.PackedImageDesc(converted, converted.shape[1], 1, 3))
-        if np.allclose(converted, _PROBE, atol=1e-4):
-            return colorspace.getName()
-    return None
+        difference = float(np.abs(converted - _PROBE).max())
+        if difference < error:
+            best, error = colorspace.getName(), difference
+        if error < _SAME / 4:  # as close as two configs' matrices get: no need to go on
+            break
+    return best
 
 
 @lru_cache(maxsize=512)
@@ -379,6 +399,28 @@ class ColorContext:
             return REFERENCE_WHITE_NITS / DISPLAY_REFERENCE_NITS
         return 1.0
 
+    def counterpart(self, other: ColorContext, name: str) -> str:
+        """This config's colourspace for colourspace ``name`` of another config (a host's).
+
+        By a name, alias or interop ID the two share, else by an identity test through
+        both configs' interchange roles.
+
+        Raises:
+            ColorError: ``other`` has no such colourspace, or this config no equivalent.
+        """
+        theirs = other.config.getColorSpace(other.canonical(name))
+        for key in (theirs.getInteropID(), theirs.getName(), *theirs.getAliases()):
+            found = _find(self.config, key) if key else None
+            if found is not None:
+                return found.getName()
+        found = _equivalent(self.config, theirs, other.config)
+        if found is None:
+            raise ColorError(
+                f"{theirs.getName()!r} of OCIO config {other.config_path!r} has no equivalent "
+                f"in OCIO config {self.config_path!r}"
+            )
+        return found
+
     def default_view(self) -> tuple[str, str]:
         """The config's default display and its default view."""
         display = self.config.getDefaultDisplay()
@@ -462,16 +504,68 @@ class ColorContext:
             inverse: from display code values back to ``src`` (OCIO's inverse direction).
         """
         key = (self.canonical(src), *self.display_view(view), inverse)
+        transform = lambda: ocio.DisplayViewTransform(  # noqa: E731
+            src=key[0], display=key[1], view=key[2]
+        )
+        cpu = self._transform_processor(key, transform, f"OCIO cannot apply view {view!r}")
+        return apply_processor(cpu, rgb)
+
+    def _transform_processor(self, key: tuple, make, failure: str) -> ocio.CPUProcessor:
+        """The cached CPU processor of transform ``make()``, inverted when ``key[-1]``."""
         cpu = self._processors.get(key)
         if cpu is None:
-            transform = ocio.DisplayViewTransform(src=key[0], display=key[1], view=key[2])
-            if inverse:
+            transform = make()
+            if key[-1]:
                 transform.setDirection(ocio.TRANSFORM_DIR_INVERSE)
             try:
                 cpu = self.config.getProcessor(transform).getDefaultCPUProcessor()
             except (ocio.Exception, ocio.ExceptionMissingFile) as exc:
-                raise ColorError(f"OCIO cannot apply view {view!r}: {exc}") from exc
+                raise ColorError(f"{failure}: {exc}") from exc
             self._processors[key] = cpu
+        return cpu
+
+    def lut_source(self, name: str | None = None) -> str:
+        """The colourspace a show's LUT reads: ``name``, else the config's ``color_timing``.
+
+        Raises:
+            ColorError: no ``name`` and no ``color_timing`` role in the config.
+        """
+        if name:
+            return self.canonical(name, knob="input colorspace (what the input LUT reads)")
+        timing = self.config.getColorSpace("color_timing")
+        if timing is None:
+            raise ColorError(
+                f"input LUT: OCIO config {self.config_path!r} has no color_timing role; "
+                "name the colourspace the LUT reads with --input-colorspace"
+            )
+        return timing.getName()
+
+    def convert_lut(
+        self, rgb: np.ndarray, src: str, lut: str, lut_source: str, *, inverse: bool = False
+    ) -> np.ndarray:
+        """Render ``rgb`` (in ``src``) through a LUT file that reads ``lut_source``, or undo it.
+
+        Args:
+            rgb: (..., 3) values: in ``src`` (forward), or the LUT's output (inverse).
+            src: the scene colourspace on the other side.
+            lut: a LUT file OCIO reads (``.cube``, ``.spi3d``, ``.3dl``, ``.csp``, ...).
+            lut_source: the colourspace the LUT's input is in (:meth:`lut_source`).
+            inverse: from the LUT's output back to ``src`` (OCIO inverts the LUT).
+
+        Raises:
+            ColorError: the file is missing, or OCIO cannot read or invert it.
+        """
+        path = os.path.abspath(lut)
+        if not os.path.isfile(path):
+            raise ColorError(f"input LUT {lut}: no such file")
+        key = (self.canonical(src), path, self.canonical(lut_source), inverse)
+        transform = lambda: ocio.GroupTransform(  # noqa: E731
+            [
+                ocio.ColorSpaceTransform(src=key[0], dst=key[2]),
+                ocio.FileTransform(src=path, interpolation=ocio.INTERP_BEST),
+            ]
+        )
+        cpu = self._transform_processor(key, transform, f"input LUT {lut}: OCIO cannot use it")
         return apply_processor(cpu, rgb)
 
     def chromaticities(self, name: str) -> tuple[float, ...] | None:

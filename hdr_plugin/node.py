@@ -83,6 +83,9 @@ class ReconstructSettings:
             set, the plate is decoded by OCIO's inverse of that view to scene-linear, and
             the model's gain over the plain linearisation lifts the channels at the
             view's white.
+        input_lut: a LUT file the plate went through instead (a show that hands over a
+            LUT, not a config): decoded by OCIO's inverse of it, as a view is. The LUT
+            reads ``input_colorspace`` (default: the config's ``color_timing`` role).
         output_colorspace: OCIO colourspace written (default Linear Rec.2020).
         white_level: scene-linear value of SDR reference white in the output (1.0 <->
             203 cd/m² per ITU-R BT.2408).
@@ -108,6 +111,12 @@ class ReconstructSettings:
         "OCIO DISPLAY/VIEW the plate was rendered through (a show's view transform): "
         "decoded by the inverse view, reconstructed above the view's white",
         choices="views",
+    )
+    input_lut: str | None = knob(
+        None,
+        "LUT file the plate went through (.cube, .spi3d, .3dl, .csp: a show's LUT): decoded "
+        "by OCIO's inverse of it, reconstructed above its white; the LUT reads the input "
+        "colorspace, else the config's color_timing role",
     )
     output_colorspace: str = knob(
         DEFAULT_OUTPUT_SPACE, "OCIO colourspace written", choices="colorspaces"
@@ -164,6 +173,16 @@ class ReconstructSettings:
                 f"input view {self.input_view!r} and input colorspace "
                 f"{self.input_colorspace!r}: the view says how the plate is encoded; give one"
             )
+        if self.input_lut is not None:
+            if self.input_view is not None or self.input_colorspace == AUTO:
+                raise ConfigError(
+                    f"input LUT {self.input_lut!r} with "
+                    + (f"input view {self.input_view!r}" if self.input_view else "auto")
+                    + ": the LUT says how the plate is encoded; give one"
+                )
+            # Builds the inverse now, so that a missing or unreadable LUT fails here.
+            source = color.lut_source(self.input_colorspace)
+            color.convert_lut(np.zeros((1, 3), np.float32), WORKING_SPACE, self.input_lut, source)
         resolved = spec.resolve_options(options)
         if not has_weights(spec):
             raise ModelError(
@@ -315,6 +334,8 @@ class ReconstructNode:
             return self.color.canonical(DEFAULT_INPUT_SPACE)
         if self.settings.input_view is not None:
             return self.color.canonical(self.color.display_encoding(self.settings.input_view))
+        if self.settings.input_lut is not None:  # a LUT names no display: read as sRGB
+            return self.color.canonical(DEFAULT_INPUT_SPACE)
         if self.settings.input_colorspace:
             return self.color.canonical(self.settings.input_colorspace, knob="input colorspace")
         if tag:
@@ -366,13 +387,10 @@ class ReconstructNode:
             )
 
         start = time.perf_counter()
-        plain = None
-        if s.input_view is not None:
-            # Below the view's white the inverse view is exact; above it, the channels get
-            # the model's gain over the plain decode of the same code values.
-            plain = self.color.convert_view(
-                _code_values(rgb), WORKING_SPACE, s.input_view, inverse=True
-            )
+        plain = self._inverse_rendering(rgb)
+        if plain is not None:
+            # Below the view's (LUT's) white the inverse is exact; above it, the channels
+            # get the model's gain over the plain decode of the same code values.
             if self.model is not self._linear:
                 linear = self._linear(decode(self._linear.spec.input_encoding))
                 gain = np.divide(result, linear, out=np.ones_like(result), where=linear > 1e-6)
@@ -396,6 +414,20 @@ class ReconstructNode:
         out = self.color.convert(result, WORKING_SPACE, self.output_colorspace)
         self.timings["colour"] += colour_time + time.perf_counter() - start
         return NodeOutput(out, mask_of, source_space, estimate, levels)
+
+    def _inverse_rendering(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The plate through the inverse of its input view or LUT (scene-linear), or ``None``."""
+        s = self.settings
+        if s.input_view is not None:
+            return self.color.convert_view(
+                _code_values(rgb), WORKING_SPACE, s.input_view, inverse=True
+            )
+        if s.input_lut is not None:
+            source = self.color.lut_source(s.input_colorspace)
+            return self.color.convert_lut(
+                _code_values(rgb), WORKING_SPACE, s.input_lut, source, inverse=True
+            )
+        return None
 
     def _curve_of(self, rgb: np.ndarray) -> CurveEstimate:
         """The ``auto`` estimate for a frame: the shot's held one, else the frame's own."""

@@ -46,6 +46,8 @@ _KEY_TYPES = {
     "matte": str,
     **{k: v for k, v in field_types(ReconstructSettings).items() if k != "matte"},
 }
+#: Knobs that name a file: relative to the shot config, as plates are.
+_PATH_KNOBS = ("matte", "input_lut")
 #: A shot name is one path component: no separators, no leading dot, no "..", no newline.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
@@ -115,8 +117,8 @@ def _shot(where: str, entry: Mapping[str, Any], defaults: Mapping[str, Any], bas
     if merged.get("compression", "zip") not in EXR_COMPRESSIONS:
         raise ConfigError(f"{where}: key 'compression' must be one of {EXR_COMPRESSIONS}")
     settings = ReconstructSettings(
-        **{k: v for k, v in merged.items() if k in _SETTINGS_KEYS and k != "matte"},
-        matte=_resolve(base, merged["matte"]) if merged.get("matte") else None,
+        **{k: v for k, v in merged.items() if k in _SETTINGS_KEYS and k not in _PATH_KNOBS},
+        **{k: _resolve(base, merged[k]) for k in _PATH_KNOBS if merged.get(k)},
     )
     job = RenderJob(
         input=_resolve(base, merged["plate"]),
@@ -251,8 +253,8 @@ def shots_from_otio(timeline_path: str | Path, *, output: str, model: str | None
     return tomli_w.dumps({"defaults": defaults, "shot": shots})
 
 
-#: Knobs a shot saves: every setting but the matte, whose path belongs to the shot's files.
-_SAVED_KNOBS = tuple(sorted(_SETTINGS_KEYS - {"matte"}))
+#: Knobs a shot saves: every setting but the files (matte, LUT), whose paths are the shot's.
+_SAVED_KNOBS = tuple(sorted(_SETTINGS_KEYS - set(_PATH_KNOBS)))
 
 
 def save_shot_settings(path: str | Path, name: str, settings: ReconstructSettings) -> None:

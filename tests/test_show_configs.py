@@ -21,7 +21,7 @@ from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ColorError
 from hdr_plugin.node import ReconstructNode, ReconstructSettings, node_parameters
 from hdr_plugin.ocio_configs import BUNDLED_CONFIG
-from tests.conftest import SAMPLE_PLATES, gradient_plate, read_exr
+from tests.conftest import SAMPLE_PLATES, gradient_plate, read_exr, write_image
 
 BUILTIN = [f"ocio://{name}" for name in ocio.BuiltinConfigRegistry()]
 CONFIGS = [str(BUNDLED_CONFIG), *BUILTIN]
@@ -295,3 +295,68 @@ def test_the_configs_cover_aces_1_and_2_studio_and_cg():
     names = " ".join(BUILTIN)
     for kind in ("studio-config", "cg-config"):
         assert f"{kind}-v1.0.0_aces-v1.3" in names and f"{kind}-v4.0.0_aces-v2.0" in names
+
+
+def _show_lut(folder, size: int = 4096):
+    """A show's 1D ``.cube`` from ACEScct (ACES configs' color_timing) to display code."""
+    folder.mkdir(parents=True, exist_ok=True)
+    codes = np.clip((np.linspace(0.0, 1.0, size) - 0.1) * 1.6, 0.0, 1.0)
+    rows = "\n".join(f"{v:.7f} {v:.7f} {v:.7f}" for v in codes)
+    path = folder / "show.cube"
+    path.write_text(f'TITLE "show"\nLUT_1D_SIZE {size}\n{rows}\n')
+    return path
+
+
+def test_input_lut_decodes_a_plate_that_went_through_a_show_lut(tmp_path, elsewhere):
+    lut = _show_lut(tmp_path / "luts")
+    color = ColorContext(ACES_13)
+    scene = np.maximum(
+        color.convert(gradient_plate(48, 64), "srgb_rec709_scene", "lin_rec2020_scene"), 0
+    ) * np.float32(16.0)  # the LUT reaches its white at ACEScct 0.725 (linear 7.9)
+    through = color.convert_lut(scene, "lin_rec2020_scene", str(lut), "ACEScct")
+    plate = write_image(tmp_path / "plate.exr", np.clip(through, 0.0, 1.0), "float")
+    out = tmp_path / "out.exr"
+    argv = ["--ocio", ACES_13, "render", str(plate), "-o", str(out), "--no-progress"]
+    assert main([*argv, "--input-lut", str(lut.relative_to(tmp_path).as_posix())]) == 1
+    assert main([*argv, "--input-lut", str(lut)]) == 0
+    rgb = read_exr(out)[0]
+    below = (through < 0.98).all(axis=-1) & (through > 0.02).all(axis=-1)
+    np.testing.assert_allclose(rgb[below], scene[below], rtol=2e-3, atol=1e-4)  # half floats
+    clipped = (through >= 1.0).any(axis=-1)
+    assert clipped.any() and rgb[clipped].max() > scene[below].max()
+    # The LUT reads what --input-colorspace names (here the same ACEScct, by its alias).
+    again = tmp_path / "again.exr"
+    argv = ["--ocio", ACES_13, "render", str(plate), "-o", str(again), "--no-progress"]
+    assert main([*argv, "--input-lut", str(lut), "--input-colorspace", "acescct_ap1"]) == 0
+    np.testing.assert_array_equal(read_exr(again)[0], rgb)
+
+
+def test_input_lut_in_a_shot_config_is_relative_to_it(tmp_path, elsewhere):
+    _show_lut(tmp_path / "show" / "luts")
+    shots = tmp_path / "show" / "shots.toml"
+    shots.write_text(
+        '[defaults]\noutput = "renders/{shot}.####.exr"\ninput_lut = "luts/show.cube"\n'
+        f'[[shot]]\nname = "sh010"\nplate = "{SAMPLE_PLATES}/pan.####.png"\n'
+        'frames = "1012"\n'
+    )
+    assert main(["--ocio", ACES_13, "batch", str(shots), "--no-progress"]) == 0
+    (render,) = (tmp_path / "show" / "renders").glob("sh010.*.exr")
+    knobs = json.loads(read_exr(render)[1]["hdr_plugin:knobs"])
+    assert knobs["input_lut"] == str(tmp_path / "show" / "luts" / "show.cube")
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--input-lut", "missing.cube"], "input LUT missing.cube: no such file"),
+        (["--input-lut", "x.cube", "--input-view", "sRGB - Display/Raw"], "give one"),
+        (["--input-lut", "x.cube", "--input-colorspace", "auto"], "give one"),
+    ],
+)
+def test_a_bad_input_lut_is_one_line(extra, message, tmp_path, elsewhere, capsys):
+    (elsewhere / "x.cube").write_text("LUT_1D_SIZE 2\n0 0 0\n1 1 1\n")
+    out = tmp_path / "out.exr"
+    argv = ["--ocio", ACES_13, "render", str(PLATE), "-o", str(out), "--no-progress", *extra]
+    assert main(argv) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and message in error and not out.exists()

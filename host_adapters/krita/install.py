@@ -1,23 +1,21 @@
 """Install the HDR Reconstruct plugin into Krita's resource folder (no Krita needed).
 
 Krita loads Python plugins from ``<resources>/pykrita``: a ``.desktop`` file naming a
-package, and the package. The package installed here is a small bootstrap that puts the
-site-packages of *this* environment (recorded in ``environment.json``) on Krita's
-``sys.path`` and imports :mod:`.plugin` from it, so the plugin always runs the hdr_plugin
-the user installed, with its torch and OpenColorIO.
+package, and the package. The package installed here is a small bootstrap
+(:mod:`hdr_plugin.host_adapters.bootstrap`) that imports :mod:`.plugin` from this
+environment.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import site
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from hdr_plugin.errors import OutputError
+from hdr_plugin.host_adapters.bootstrap import install_package
 from hdr_plugin.io import atomic_write
 
 PLUGIN = "hdr_reconstruct"
@@ -88,22 +86,8 @@ def install_krita(
     kritarc = Path(kritarc) if kritarc is not None else default_kritarc()
     target = resources / "pykrita"
     package, desktop = target / PLUGIN, target / f"{PLUGIN}.desktop"
-    environment = {
-        "python": list(sys.version_info[:3]),
-        "site_packages": [
-            *site.getsitepackages(),
-            *([site.getusersitepackages()] if site.ENABLE_USER_SITE else []),
-        ],
-        "executable": sys.executable,
-    }
     try:
-        target.mkdir(parents=True, exist_ok=True)
-        staging = target / f".{PLUGIN}.new"
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(_SOURCE / PLUGIN, staging, ignore=shutil.ignore_patterns("__pycache__"))
-        (staging / "environment.json").write_text(json.dumps(environment, indent=2) + "\n")
-        shutil.rmtree(package, ignore_errors=True)
-        staging.rename(package)
+        install_package(_SOURCE / PLUGIN, package)
         with atomic_write(desktop) as temporary:
             shutil.copyfile(_SOURCE / desktop.name, temporary)
         if enable:

@@ -276,6 +276,9 @@ class ReconstructDialog(QDialog):
             elif param.type is bool:
                 editor = QCheckBox()
                 editor.setChecked(bool(param.default))
+            elif param.type is str:  # a file (the input LUT)
+                editor = QLineEdit()
+                editor.setPlaceholderText("none")
             else:
                 editor = QDoubleSpinBox()
                 editor.setRange(param.minimum or 0.0, param.maximum or 1e6)
@@ -319,6 +322,8 @@ class ReconstructDialog(QDialog):
             editor.setCurrentText(text)
         elif isinstance(editor, QCheckBox):
             editor.setChecked(bool(value))
+        elif isinstance(editor, QLineEdit):
+            editor.setText(value or "")
         else:
             editor.setValue(float(value))
 
@@ -335,6 +340,8 @@ class ReconstructDialog(QDialog):
                 values[name] = None if text in ("", FROM_PROFILE) else text
             elif isinstance(editor, QCheckBox):
                 values[name] = editor.isChecked()
+            elif isinstance(editor, QLineEdit):
+                values[name] = editor.text().strip() or None
             else:
                 values[name] = editor.value()
         values["model_options"] = parse_options(self.options.text())

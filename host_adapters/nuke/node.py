@@ -127,6 +127,8 @@ def create() -> nuke.Node:
             knob = nuke.Enumeration_Knob(name, label, unset + list(param.choices))
         elif param.type is bool:
             knob = nuke.Boolean_Knob(name, label)
+        elif param.type is str:  # a file (the input LUT)
+            knob = nuke.File_Knob(name, label)
         else:
             knob = nuke.Double_Knob(name, label)
         if param.default is not None:

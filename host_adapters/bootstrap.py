@@ -1,0 +1,45 @@
+"""Install a host's bootstrap package: a copy that runs this environment's hdr_plugin.
+
+A host with its own embedded Python (Krita, Blender) loads a small package from its own
+folder. The copy installed here records this environment's site-packages and Python
+version in ``environment.json`` beside it, and the package puts them on the host's
+``sys.path`` before it imports the adapter, so the host always runs the hdr_plugin the user
+installed, with its torch and OpenColorIO.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import site
+import sys
+from pathlib import Path
+
+
+def environment() -> dict:
+    """This Python's version, its site-packages and executable (``environment.json``)."""
+    return {
+        "python": list(sys.version_info[:3]),
+        "site_packages": [
+            *site.getsitepackages(),
+            *([site.getusersitepackages()] if site.ENABLE_USER_SITE else []),
+        ],
+        "executable": sys.executable,
+    }
+
+
+def install_package(source: Path, target: Path) -> Path:
+    """Copy package ``source`` to ``target`` with ``environment.json``, replacing it whole.
+
+    Raises:
+        OSError: a folder or file cannot be written (nothing half-copied is left under
+            ``target``'s name).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging, ignore=shutil.ignore_patterns("__pycache__"))
+    (staging / "environment.json").write_text(json.dumps(environment(), indent=2) + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
