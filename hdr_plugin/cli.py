@@ -477,8 +477,12 @@ def view_command(
             input_view=input_view,
         )
         controller = ViewerController(path, settings, color, compare=compare)
-    for still in stills:
-        check_not_an_input([still], [f.path for f in controller.files], flag="the still")
+    inputs = _viewer_inputs(path, color)
+    for flag, still in (("--screenshot", screenshot), ("--contact-sheet", contact_sheet)):
+        if still:
+            check_not_an_input([still], inputs, flag=flag)
+            if not still.lower().endswith(".png"):
+                raise ConfigError(f"{flag} {still}: a still is written as PNG; name it .png")
     index = 0 if frame_number is None else controller.frame_index(frame_number)
     QtCore.qInstallMessageHandler(_qt_message)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
@@ -499,6 +503,26 @@ def view_command(
     window.resize(1280, 800)
     window.show()
     app.exec()
+
+
+def _viewer_inputs(path: str, color: ColorContext) -> list[str]:
+    """Every file the viewer reads or could, whatever frames it shows.
+
+    The plate's whole sequence on disk; for a shot config, the config itself and every
+    shot's plates, mattes and LUT.
+    """
+    from hdr_plugin.sequence import sequence_files
+
+    if not path.endswith(".toml"):
+        return sequence_files(path)
+    from hdr_plugin.shots import load_shots
+
+    files = [path]
+    for shot in load_shots(path, color).shots:
+        files += sequence_files(shot.job.input)
+        files += sequence_files(shot.settings.matte) if shot.settings.matte else []
+        files += [shot.settings.input_lut] if shot.settings.input_lut else []
+    return files
 
 
 #: Qt messages of the offscreen platform that say nothing to a user.

@@ -113,6 +113,26 @@ def _frames_on_disk(template: str) -> dict[int, os.DirEntry]:
     return {int(m.group(1)): entry for m, entry in found if m}
 
 
+def sequence_files(path: str) -> list[str]:
+    """Every file on disk of the sequence ``path`` is, or is a frame of, whatever the range.
+
+    A pattern: its frames on disk. A single file: itself, and its siblings that differ
+    from it only in the frame number (``pan.1020.png`` beside ``pan.1012.png``). What a
+    write must not replace when a command reads ``path``.
+    """
+    if has_padding(path):
+        sequence = _sequence(path)
+        template = path if sequence.frameSet() is None else _strip_range(sequence)
+        return sorted(entry.path for entry in _frames_on_disk(template).values())
+    sequence = fileseq.FileSequence(path, pad_style=fileseq.PAD_STYLE_HASH1)
+    if sequence.frameSet() is None:
+        return [path]
+    template = (
+        f"{sequence.dirname()}{sequence.basename()}{'#' * sequence.zfill()}{sequence.extension()}"
+    )
+    return sorted({path, *(entry.path for entry in _frames_on_disk(template).values())})
+
+
 def expand_input(pattern: str, frames: str | None = None) -> list[FrameFile]:
     """List the files of a plate, checking that every requested frame exists.
 

@@ -797,6 +797,54 @@ def test_a_viewer_still_never_replaces_the_plate(capsys, tmp_path):
     assert file_hash(plate) == before
 
 
+@pytest.fixture
+def shot_copy(tmp_path):
+    """A copy of samples/: the shot config, its plates and its matte."""
+    import shutil
+
+    from tests.conftest import REPO
+
+    shutil.copytree(REPO / "samples", tmp_path / "samples")
+    return tmp_path / "samples"
+
+
+@pytest.mark.parametrize(
+    "flag, target",
+    [
+        ("--screenshot", "mattes/sun.png"),  # the matte of shot sh020
+        ("--screenshot", "shots.toml"),  # the shot config itself
+        ("--contact-sheet", "shots.toml"),
+        ("--screenshot", "plates/pan.1020.png"),  # a plate frame outside sh010's range
+    ],
+)
+def test_a_viewer_still_never_replaces_any_input_of_a_shot_config(capsys, shot_copy, flag, target):
+    victim = shot_copy / target
+    before = file_hash(victim)
+    argv = ["view", shot_copy / "shots.toml", "--shot", "sh010", flag, victim]
+    code, _, err = run(capsys, *argv)
+    one_line_error(code, err, "is the input", target.rsplit("/", 1)[-1])
+    assert file_hash(victim) == before
+
+
+def test_a_viewer_still_never_replaces_a_sibling_frame_of_its_plate(capsys, shot_copy):
+    sibling = shot_copy / "plates" / "pan.1013.png"
+    before = file_hash(sibling)
+    plate = shot_copy / "plates" / "pan.1012.png"
+    code, _, err = run(capsys, "view", plate, "--screenshot", sibling)
+    one_line_error(code, err, "is the input", "pan.1013.png")
+    assert file_hash(sibling) == before
+
+
+@pytest.mark.parametrize("name", ["out.exr", "still.jpg", "still.PNG.tif"])
+def test_a_viewer_still_is_a_png_or_refused(capsys, tmp_path, name):
+    plate = write_image(tmp_path / "plate.png", gradient_plate())
+    existing = tmp_path / name
+    existing.write_bytes(b"a render")
+    code, _, err = run(capsys, "view", plate, "--screenshot", existing)
+    one_line_error(code, err, name, "written as PNG")
+    assert existing.read_bytes() == b"a render"
+
+
 def test_a_viewer_still_of_a_corrupt_plate_fails_and_writes_nothing(capsys, tmp_path):
     plate = tmp_path / "plate.png"
     write_image(plate, gradient_plate(64, 64))
