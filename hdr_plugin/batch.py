@@ -333,6 +333,26 @@ def _limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def check_scheduler(address: str) -> None:
+    """Refuse a Dask scheduler address that is not ``tcp://HOST:PORT`` (one line).
+
+    Raises:
+        ConfigError: naming what is wrong with the address.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("tcp", "tls", "ucx") or not parts.hostname or port is None:
+        raise ConfigError(
+            f"--scheduler {address!r}: give the Dask scheduler as tcp://HOST:PORT "
+            "(e.g. tcp://127.0.0.1:8786)"
+        )
+
+
 def _execute_dask(tasks, scheduler, local_cluster, force, done) -> None:
     try:
         from distributed import Client, LocalCluster, as_completed

@@ -6,6 +6,7 @@ Every failure the project anticipates is printed as one line on stderr
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -56,6 +57,13 @@ from hdr_plugin.render import RenderJob, render
 def cli(ctx: click.Context, ocio_config: str | None, max_pixels: int) -> None:
     """HDR reconstruction: SDR Rec.709 plates in, scene-linear Rec.2020 EXR out."""
     ctx.obj = {"ocio": ocio_config, "max_pixels": max_pixels}
+
+
+def _finite(value: float | None) -> float | None:
+    """A number option's value, refused when NaN (which every range check lets through)."""
+    if value is not None and math.isnan(value):
+        raise click.BadParameter(f"{value} is not a number")
+    return value
 
 
 #: Flags of the knobs not spelled ``--knob-name``.
@@ -147,7 +155,7 @@ def render_command(
 @click.option("-O", "--option", "options", multiple=True, metavar="NAME=VALUE")
 @click.option(
     "--size",
-    type=int,
+    type=click.IntRange(min=1),
     default=1024,
     show_default=True,
     help="Edge of the frame the network is traced at (size-dependent constants, such as "
@@ -255,9 +263,21 @@ def evaluate_command(
 @click.option("--shots", help="Only these shots (comma-separated names).")
 @click.option("-f", "--frames", help="Only these frames of each shot, e.g. 1001-1010.")
 @click.option("--chunk", metavar="I/N", help="Only the I-th of N chunks of each shot (farm tasks).")
-@click.option("-w", "--workers", type=int, default=1, show_default=True, help="Local processes.")
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Local processes.",
+)
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run on this Dask scheduler.")
-@click.option("--local-cluster", type=int, metavar="N", help="Run on a Dask LocalCluster of N.")
+@click.option(
+    "--local-cluster",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Run on a Dask LocalCluster of N.",
+)
 @click.option("--force", is_flag=True, help="Re-render frames whose outputs are complete.")
 @click.option("--no-progress", is_flag=True)
 @click.pass_context
@@ -274,12 +294,19 @@ def batch_command(
     no_progress: bool,
 ) -> None:
     """Render every shot of SHOTS.toml with its own model; resumes where it stopped."""
-    from hdr_plugin.batch import execute, plan
+    from hdr_plugin.batch import check_scheduler, execute, plan
     from hdr_plugin.shots import load_shots
 
     color = ColorContext.resolve(ctx.obj["ocio"])
     config = load_shots(shots_file, color)
-    selected = config.select([s.strip() for s in shots.split(",")] if shots else None)
+    names = None
+    if shots is not None:
+        names = list(dict.fromkeys(s.strip() for s in shots.split(",") if s.strip()))
+        if not names:
+            raise ConfigError(f"--shots {shots!r} names no shot; leave it out for every shot")
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    selected = config.select(names)
     tasks = plan(
         selected,
         frames=frames,
@@ -287,6 +314,13 @@ def batch_command(
         ocio_config=color.config_path,
         max_pixels=ctx.obj["max_pixels"],
     )
+    if not tasks and chunk is None:  # a farm's chunk of a short shot may be empty
+        ranges = ", ".join(f"{s.name} {s.job.frames or 'all frames'}" for s in selected)
+        raise ConfigError(
+            f"{shots_file}: --frames {frames} lies outside every selected shot ({ranges})"
+            if frames
+            else f"{shots_file}: the selected shots have no frame to render ({ranges})"
+        )
     start = time.perf_counter()
     results = execute(
         tasks,
@@ -327,11 +361,18 @@ def import_otio_command(
     timeline: str, config_path: str, render_pattern: str, model: str | None
 ) -> None:
     """Write a shot config from the image-sequence clips of an OpenTimelineIO TIMELINE."""
-    from hdr_plugin.shots import parse_shots, shots_from_otio
+    from hdr_plugin.shots import parse_shots, shot_missing_frames, shots_from_otio
 
     check_not_an_input([config_path], [timeline], flag="-o")
     text = shots_from_otio(timeline, output=render_pattern, model=model)
-    config = parse_shots(text, config_path)
+    try:
+        config = parse_shots(text, config_path)
+    except HdrPluginError as exc:  # what the timeline holds, not a file of the user's
+        raise type(exc)(f"{timeline}: {str(exc).removeprefix(f'{config_path}: ')}") from exc
+    for shot in config.shots:
+        missing = shot_missing_frames(shot)
+        if missing:
+            click.echo(f"hdr-plugin: warning: shot {shot.name}: {missing}", err=True)
     with atomic_write(config_path) as temporary:
         temporary.write_text(text, encoding="utf-8")
     click.echo(f"wrote {config_path} with {len(config.shots)} shots")
@@ -387,7 +428,12 @@ def publish_command(
     help="A/B split: 0 = all reconstruction (B), 1 = all plate (A).",
 )
 @click.option(
-    "--exposure", type=float, default=0.0, show_default=True, help="Stops, before the view."
+    "--exposure",
+    type=click.FloatRange(-32.0, 32.0),
+    callback=lambda _ctx, _param, value: _finite(value),
+    default=0.0,
+    show_default=True,
+    help="Stops, before the view (-32 to 32).",
 )
 @click.option("--display", help="OCIO display (default: the config's default display).")
 @click.option("--view", "view_name", help="OCIO view (default: the display's default view).")
@@ -564,6 +610,13 @@ def install_krita_command(resources: str | None, kritarc: str | None) -> None:
         click.echo(
             f"enabled in {installed.kritarc}; restart Krita, then Tools > Scripts > "
             "HDR Reconstruct..."
+        )
+    from hdr_plugin.host_adapters.bootstrap import active_virtualenv
+
+    if active_virtualenv() and os.environ.get("VIRTUAL_ENV"):
+        click.echo(
+            "start Krita from a shell without this venv active (`deactivate` first): "
+            "Krita's Python would take the venv's prefix and lose its PyQt5"
         )
 
 

@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.color import WORKING_SPACE
-from hdr_plugin.errors import ModelError
-from hdr_plugin.io import atomic_write, check_not_an_input
+from hdr_plugin.errors import ModelError, OutputError
+from hdr_plugin.io import atomic_write
 from hdr_plugin.models import get_spec, learned_models, weights_path
 from hdr_plugin.models.engine.gate import LinearGate
 from hdr_plugin.models.engine.torch_model import TorchModel
@@ -116,10 +116,20 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
         exported = ExportedModel(core, multiple, _matrix_to_rec2020(model), gate)
         scripted = torch.jit.script(exported)
     final = Path(path)
-    weights = [weights_path(get_spec(name)) for name in learned_models()]
-    protected = [*weights, *(w.with_suffix(".json") for w in weights)]
-    check_not_an_input([final], protected, flag="-o")
-    check_not_an_input([final.with_suffix(".json")], protected, flag="the sidecar of -o")
+    sidecar_path = final.with_suffix(".json")
+    folders = {weights_path(get_spec(name)).parent.resolve() for name in learned_models()}
+    for target, flag in ((final, "-o"), (sidecar_path, "the sidecar of -o")):
+        if target.resolve().parent in folders:
+            raise OutputError(
+                f"{flag} {target} is in the weights folder {target.resolve().parent}, whose "
+                "weights, cards and training logs an export must not replace; choose "
+                "another folder"
+            )
+    if sidecar_path.exists() and not _is_sidecar(sidecar_path):
+        raise OutputError(
+            f"the sidecar of -o, {sidecar_path}, exists and is not an export's sidecar; "
+            "it would be replaced: choose another name"
+        )
     with atomic_write(final) as temporary:
         torch.jit.save(scripted, str(temporary))
     color = model._color
@@ -138,6 +148,15 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
         "any_size": True,
         "pads_to_multiple": multiple,
     }
-    with atomic_write(final.with_suffix(".json")) as temporary:
+    with atomic_write(sidecar_path) as temporary:
         temporary.write_text(json.dumps(sidecar, indent=2) + "\n")
     return final
+
+
+def _is_sidecar(path: Path) -> bool:
+    """Whether ``path`` is the JSON an export wrote beside its TorchScript."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(record, dict) and {"model", "weights_hash", "pads_to_multiple"} <= set(record)

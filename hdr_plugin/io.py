@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import math
 import os
 import socket
 import sys
@@ -147,6 +148,8 @@ class Image:
         path: the file read.
         metadata: header attributes an output carries over (:data:`CARRIED_METADATA`),
             name -> (OIIO type, value), for :func:`carried_attributes`.
+        window: where the pixels sit in the frame (an EXR's data and display windows),
+            or ``None`` when they are the frame at the origin.
     """
 
     pixels: np.ndarray
@@ -154,6 +157,7 @@ class Image:
     colorspace: str | None
     path: str
     metadata: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    window: Window | None = None
 
     @property
     def rgb(self) -> np.ndarray:
@@ -199,8 +203,19 @@ class Image:
     @property
     def _short_names(self) -> list[str]:
         names = [name.split(".")[-1].upper() for name in self.channels]
-        if len(names) == 2 and "A" not in names:  # two channels are grey + alpha
+        named = Path(self.path).suffix.lower() == ".exr"  # an EXR names its channels itself
+        if len(names) == 2 and not (named and {"R", "G", "B"} & set(names)):  # grey + alpha
             return ["Y", "A"]
+        if {"RY", "BY"} & set(names):
+            raise PlateError(
+                f"{self.path}: a luminance/chroma (Y, RY, BY) image; convert it to RGB first "
+                "(oiiotool IN --ch R,G,B -o OUT, or write RGB from the host)"
+            )
+        if {"R", "G", "B"} & set(names) and not {"R", "G", "B"} <= set(names):
+            raise PlateError(
+                f"{self.path}: colour channels {', '.join(c for c in names if c in 'RGB')} "
+                "without the rest of R, G and B; it has " + ", ".join(self.channels)
+            )
         return names
 
 
@@ -294,22 +309,42 @@ def check_header(path: str | os.PathLike[str], *, frame: int | None = None) -> N
         raise PlateError(f"{where}: a deep image; flatten it first (oiiotool --flatten)")
 
 
+def _colour_part(image_input) -> int:
+    """The part (subimage) of a file that holds its colour, the input left seeked to it.
+
+    The first with R, G and B (or Y), so that a multi-part EXR whose beauty is not part 0
+    reads; else the first part (whose channels the error will name).
+    """
+    count = max(1, image_input.spec().get_int_attribute("oiio:subimages", 1))
+    for index in range(count):
+        if index and not image_input.seek_subimage(index, 0):
+            break
+        names = {name.split(".")[-1].upper() for name in image_input.spec().channelnames}
+        if {"R", "G", "B"} <= names or "Y" in names:
+            return index
+    if count > 1:
+        image_input.seek_subimage(0, 0)
+    return 0
+
+
 def _read(path: str, where: str, max_pixels: int) -> Image:
     try:
         image_input = oiio.ImageInput.open(path)
         if image_input is None:
             raise PlateError(f"{where}: cannot read: {_oiio_error()}")
         try:
+            subimage = _colour_part(image_input)
             spec = image_input.spec()
             if spec.deep:
                 raise PlateError(f"{where}: a deep image; flatten it first (oiiotool --flatten)")
             if spec.width * spec.height > max_pixels:
                 raise PlateError(
-                    f"{where}: {spec.width}x{spec.height} is {spec.width * spec.height / 2**20:.0f}"
-                    f" MP, above the {max_pixels / 2**20:.0f} MP limit; raise it with "
+                    f"{where}: {spec.width}x{spec.height} is "
+                    f"{_pixel_count(spec.width * spec.height)}, above the "
+                    f"{_pixel_count(max_pixels)} limit; raise it with "
                     f"hdr-plugin --max-pixels N (or ${MAX_PIXELS_ENV})"
                 )
-            pixels = image_input.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
+            pixels = image_input.read_image(subimage, 0, 0, spec.nchannels, oiio.FLOAT)
             if pixels is None or image_input.has_error:
                 raise PlateError(
                     f"{where}: cannot read pixels (truncated or corrupt?): "
@@ -318,6 +353,8 @@ def _read(path: str, where: str, max_pixels: int) -> Image:
             shape = (spec.height, spec.width, spec.nchannels)
             channels = tuple(spec.channelnames)
             colorspace = spec.getattribute("oiio:ColorSpace") or None
+            orientation = int(spec.get_int_attribute("Orientation", 1))
+            window = Window.of(spec) if orientation == 1 else None
             metadata = {
                 a.name: (str(a.type), a.value)
                 for a in spec.extra_attribs
@@ -325,11 +362,24 @@ def _read(path: str, where: str, max_pixels: int) -> Image:
             }
         finally:
             image_input.close()
-        pixels = np.asarray(pixels, dtype=np.float32).reshape(shape)
+        pixels = _upright(np.asarray(pixels, dtype=np.float32).reshape(shape), orientation)
     except (UnicodeDecodeError, ValueError, RuntimeError, MemoryError) as exc:
         # Corrupt headers surface as decoding, shape or allocation errors in the binding.
         raise PlateError(f"{where}: corrupt file ({type(exc).__name__}: {exc})") from exc
-    return Image(pixels, channels, colorspace, path, metadata)
+    return Image(pixels, channels, colorspace, path, metadata, window)
+
+
+def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Pixels as they are shown: the EXIF/TIFF ``Orientation`` (1-8) applied, a copy."""
+    turns = {3: 2, 6: -1, 8: 1}  # quarter turns counter-clockwise (np.rot90)
+    if orientation in (2, 4):
+        pixels = pixels[:, ::-1] if orientation == 2 else pixels[::-1]
+    elif orientation in (5, 7):  # transpose, transverse
+        pixels = np.swapaxes(pixels, 0, 1)
+        pixels = pixels if orientation == 5 else pixels[::-1, ::-1]
+    elif orientation in turns:
+        pixels = np.rot90(pixels, turns[orientation])
+    return np.ascontiguousarray(pixels)
 
 
 #: Plate header attributes a render carries to its EXR: the shooting date, pixel aspect,
@@ -344,14 +394,35 @@ CARRIED_METADATA = (
 )
 
 
+def _pixel_count(pixels: int) -> str:
+    """``67108864`` -> ``64 MP``; below a megapixel, the count (``129,600 pixels``)."""
+    return f"{pixels / 2**20:.0f} MP" if pixels >= 2**20 else f"{pixels:,} pixels"
+
+
+#: Frame rates a header may claim (fps); others are taken as unknown and not carried.
+_FRAME_RATES = (0.1, 1000.0)
+
+
 def carried_attributes(metadata: Mapping[str, tuple[str, Any]]) -> dict[str, Any]:
     """An image's :data:`CARRIED_METADATA` as attributes for :func:`write_exr`.
 
-    DPX's float frame rate becomes the EXR's rational ``FramesPerSecond``.
+    DPX's float frame rate becomes the EXR's rational ``FramesPerSecond``. What a header
+    writes for "unknown" is not carried: a pixel aspect of 0 (ffmpeg's DPX), a frame rate
+    of 0, infinity or 1e30.
     """
     carried = {name: typed for name, typed in metadata.items() if name != "dpx:FrameRate"}
+    aspect = carried.get("PixelAspectRatio")
+    if aspect is not None and not (
+        isinstance(aspect[1], int | float) and math.isfinite(aspect[1]) and aspect[1] > 0
+    ):
+        del carried["PixelAspectRatio"]
     rate = metadata.get("dpx:FrameRate")
-    if rate is not None and "FramesPerSecond" not in metadata and rate[1] > 0:
+    if (
+        rate is not None
+        and "FramesPerSecond" not in metadata
+        and isinstance(rate[1], int | float)
+        and _FRAME_RATES[0] <= rate[1] <= _FRAME_RATES[1]
+    ):
         carried["FramesPerSecond"] = ("rational", frame_rate_fraction(float(rate[1])))
     return {name: TypedValue(*typed) for name, typed in carried.items()}
 
@@ -363,6 +434,28 @@ def frame_rate_fraction(rate: float) -> tuple[int, int]:
         return nominal * 1000, 1001
     fps = Fraction(rate).limit_denominator(1000)
     return fps.numerator, fps.denominator
+
+
+@dataclass(frozen=True)
+class Window:
+    """An image's data window origin and display window (OpenEXR's, as OIIO names them).
+
+    Attributes:
+        x, y: the data window's top-left pixel in the frame.
+        full: the display window, (x, y, width, height).
+    """
+
+    x: int
+    y: int
+    full: tuple[int, int, int, int]
+
+    @classmethod
+    def of(cls, spec) -> Window | None:
+        """The window of an OIIO spec, or ``None`` for pixels that are the frame."""
+        full = (spec.full_x, spec.full_y, spec.full_width, spec.full_height)
+        if (spec.x, spec.y) == (0, 0) and full == (0, 0, spec.width, spec.height):
+            return None
+        return cls(spec.x, spec.y, full)
 
 
 @dataclass(frozen=True)
@@ -395,6 +488,7 @@ def write_exr(
     *,
     pixel_type: str = "half",
     compression: str = "zip",
+    window: Window | None = None,
 ) -> Path:
     """Write an OpenEXR atomically (temporary file in the same folder, then rename).
 
@@ -406,6 +500,8 @@ def write_exr(
             ``chromaticities``).
         pixel_type: ``half`` or ``float``.
         compression: one of :data:`EXR_COMPRESSIONS`.
+        window: the data window's origin and the display window (an overscan plate's),
+            else the pixels are the frame.
 
     Returns:
         The path written.
@@ -433,6 +529,9 @@ def write_exr(
         width, height, nchannels, oiio.HALF if pixel_type == "half" else oiio.FLOAT
     )
     spec.channelnames = tuple(channels)
+    if window is not None:
+        spec.x, spec.y = window.x, window.y
+        spec.full_x, spec.full_y, spec.full_width, spec.full_height = window.full
     if "A" in channels:
         spec.alpha_channel = list(channels).index("A")
     spec.attribute("compression", compression)

@@ -28,6 +28,7 @@ from hdr_plugin.color import (
     ColorContext,
     light_levels,
 )
+from hdr_plugin.constants import CLIP_CODE
 from hdr_plugin.errors import ConfigError, ModelError
 from hdr_plugin.io import unpremultiply
 from hdr_plugin.masks import DEFAULT_THRESHOLD, MATTE_CHANNELS, highlight_mask, mix
@@ -316,6 +317,8 @@ class ReconstructNode:
         self._display_scale = self.color.display_scale(self.output_colorspace)
         self._curves = load_curve_estimator(self.color) if s.input_colorspace == AUTO else None
         self._held_curve: CurveEstimate | None = None
+        #: Display-linear Rec.709 of the input view's (LUT's) white, once computed.
+        self._white: np.ndarray | None = None
         #: Seconds spent per stage since the node was built (``colour``, ``model``).
         self.timings: Counter[str] = Counter()
 
@@ -370,7 +373,11 @@ class ReconstructNode:
 
         start = time.perf_counter()
         estimate = None if self._curves is None else self._curve_of(rgb)
-        decode = self._decoder(rgb, source_space, estimate)
+        plain = self._inverse_rendering(rgb)
+        if plain is not None:  # the models see the inverse view below its white
+            decode = self._decoder(self._below_white(plain), LINEAR_REC709)
+        else:
+            decode = self._decoder(rgb, source_space, estimate)
         encoded = decode(self.spec.input_encoding)
         threshold = s.mask_threshold
         mask_of = lambda: highlight_mask(decode(DEFAULT_INPUT_SPACE), threshold)  # noqa: E731
@@ -379,6 +386,8 @@ class ReconstructNode:
         start = time.perf_counter()
         result = self.model(encoded)
         self.timings["model"] += time.perf_counter() - start
+        if _is_grey(rgb):  # a greyscale plate stays neutral: the channels' mean gain
+            result = np.repeat(result.mean(axis=-1, keepdims=True), 3, axis=-1)
         if not np.isfinite(result).all():
             bad = int(np.count_nonzero(~np.isfinite(result)))
             raise ModelError(
@@ -387,16 +396,19 @@ class ReconstructNode:
             )
 
         start = time.perf_counter()
-        plain = self._inverse_rendering(rgb)
         if plain is not None:
             # Below the view's (LUT's) white the inverse is exact; above it, the channels
-            # get the model's gain over the plain decode of the same code values.
+            # get the model's gain over the plain decode of the values it saw (the inverse
+            # view relative to its white, as a linear plate clipped at 1.0).
             if self.model is not self._linear:
                 linear = self._linear(decode(self._linear.spec.input_encoding))
                 gain = np.divide(result, linear, out=np.ones_like(result), where=linear > 1e-6)
-                # Only light is lifted: a negative (out-of-gamut) value of the inverse view
-                # stays as it is.
-                result = np.where(plain > 0.0, plain * gain, plain)
+                # Only pixels at the view's white are lifted (a saturated colour below it can
+                # leave Rec.709 when inverted), only lifted (a ratio a hair under 1 is the
+                # conversions' rounding), and a negative (out-of-gamut) value stays.
+                at_white = (_code_values(rgb) >= np.float32(CLIP_CODE)).any(axis=-1)
+                lift = at_white[..., None] & (plain > 0.0)
+                result = np.where(lift, plain * np.maximum(gain, 1.0), plain)
             else:
                 result = plain
         if matte is not None and s.matte_invert:
@@ -428,6 +440,18 @@ class ReconstructNode:
                 _code_values(rgb), WORKING_SPACE, s.input_lut, source, inverse=True
             )
         return None
+
+    def _below_white(self, plain: np.ndarray) -> np.ndarray:
+        """The inverse-rendered plate as display-linear Rec.709 relative to the view's white.
+
+        What the models were trained on: linear light clipped at 1.0, the white the view
+        (or LUT) maps to its brightest code.
+        """
+        if self._white is None:
+            white = self._inverse_rendering(np.ones((1, 1, 3), np.float32))
+            self._white = np.maximum(self.color.convert(white, WORKING_SPACE, LINEAR_REC709), 1e-6)
+        linear = self.color.convert(plain, WORKING_SPACE, LINEAR_REC709)
+        return _code_values(linear / self._white)
 
     def _curve_of(self, rgb: np.ndarray) -> CurveEstimate:
         """The ``auto`` estimate for a frame: the shot's held one, else the frame's own."""
@@ -469,8 +493,12 @@ class ReconstructNode:
             held = True
         hold = getattr(self.model, "hold_statistics", None)
         if hold is not None and self.spec.global_parts:
-            source_space = self.resolve_input_colorspace(input_colorspace)
-            decode = self._decoder(rgb, source_space, self._held_curve)
+            plain = self._inverse_rendering(rgb)
+            if plain is not None:
+                decode = self._decoder(self._below_white(plain), LINEAR_REC709)
+            else:
+                source_space = self.resolve_input_colorspace(input_colorspace)
+                decode = self._decoder(rgb, source_space, self._held_curve)
             hold(decode(self.spec.input_encoding))
             held = True
         return held
@@ -508,6 +536,18 @@ class ReconstructNode:
         if chromaticities is not None:
             attributes["chromaticities"] = chromaticities
         return attributes
+
+
+def _is_grey(rgb: np.ndarray, tolerance: float = 1.0 / 1024.0) -> bool:
+    """Whether every pixel has R = G = B (within ``tolerance``): a greyscale plate.
+
+    A strided sample first, so that a colour plate (nearly every plate) is told at once.
+    """
+    flat = rgb.reshape(-1, 3)
+    for pixels in (flat[::101], flat):
+        if (np.abs(pixels - pixels[:, 1:2]) > tolerance).any():
+            return False
+    return True
 
 
 def _code_values(rgb: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from hdr_plugin.color import conversion_threads, limit_conversion_threads
-from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
+from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError, PlateError
 from hdr_plugin.io import (
     DEFAULT_MAX_PIXELS,
     Image,
@@ -227,6 +227,23 @@ def _read_frame(
     return _Frame(plate, frame, target, image, matte, matte_path)
 
 
+#: A plate value above this is HDR, not an SDR code value a little over 1.0 (the ringing
+#: of a float resize): an already scene-linear image is refused, not decoded again.
+HDR_PEAK = 1.5
+
+
+def _is_hdr(rgb: np.ndarray) -> bool:
+    """Whether a float plate is HDR: 0.1 % of its pixels (16 or more) above :data:`HDR_PEAK`.
+
+    A few hot or infinite pixels of a damaged plate are clamped instead.
+    """
+    peak = rgb.max()
+    if peak <= HDR_PEAK:  # every SDR plate: one pass (NaN compares false and goes on)
+        return False
+    bright = int(np.count_nonzero((rgb.max(axis=-1) > HDR_PEAK) & np.isfinite(rgb).all(axis=-1)))
+    return bright >= max(16, rgb.shape[0] * rgb.shape[1] // 1000)
+
+
 def read_plate_frame(
     plate: str,
     frame: int | None,
@@ -243,6 +260,13 @@ def read_plate_frame(
         The plate image and the (H, W) float32 matte in [0, 1], or ``None``.
     """
     image = read_image(plate, frame=frame, max_pixels=max_pixels)
+    if _is_hdr(image.rgb):  # only a float file can hold values above 1
+        where = image.path if frame is None else f"{image.path} (frame {frame})"
+        peak = float(np.nanmax(np.where(np.isfinite(image.rgb), image.rgb, 0.0)))
+        raise PlateError(
+            f"{where}: values up to {peak:.3g}, above an SDR plate's 1.0: this is already "
+            "an HDR (scene-linear) image, with nothing clipped to reconstruct"
+        )
     if matte_path is None:
         return image, None
     matte_image = read_image(matte_path, frame=frame, max_pixels=max_pixels)
@@ -300,6 +324,7 @@ def _write_frame(
         attributes,
         pixel_type=job.pixel_type,
         compression=job.compression,
+        window=item.image.window,
     )
     timings["write"] += time.perf_counter() - start
     return path

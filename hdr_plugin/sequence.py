@@ -47,6 +47,11 @@ def parse_frames(frames: str) -> list[int]:
     joined = re.sub(r"\s*([-x:])\s*", r"\1", frames.strip())
     try:
         frame_set = fileseq.FrameSet(",".join(re.split(r"[\s,]+", joined)))
+    except fileseq.MaxSizeException:
+        raise ConfigError(
+            f"frame range {frames!r} holds more than {fileseq.constants.MAX_FRAME_SIZE:,} "
+            "frames; render it in parts"
+        ) from None
     except (fileseq.ParseException, ValueError) as exc:
         raise ConfigError(
             f"frame range {frames!r} is not valid (examples: 1001-1100, 1001-1100x2, 1,5,9-12)"
@@ -101,7 +106,13 @@ def _frames_on_disk(template: str) -> dict[int, os.DirEntry]:
     """
     sequence = _sequence(template)
     width = sequence.zfill()
-    digits = rf"-?(?:\d{{{width}}}|[1-9]\d{{{width},}})" if width > 1 else r"-?\d+"
+    # printf's padding (as Nuke and :func:`frame_path` write): the sign takes a digit's
+    # place, so frame -2 of ``####`` is ``-002``.
+    digits = (
+        rf"(?:\d{{{width}}}|[1-9]\d{{{width},}}|-\d{{{width - 1}}}|-[1-9]\d{{{width - 1},}})"
+        if width > 1
+        else r"-?\d+"
+    )
     name = re.compile(
         f"{re.escape(sequence.basename())}({digits}){re.escape(sequence.extension())}"
     )

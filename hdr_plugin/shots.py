@@ -32,7 +32,7 @@ from hdr_plugin.errors import ConfigError, HdrPluginError
 from hdr_plugin.io import EXR_COMPRESSIONS, PIXEL_TYPES, atomic_write
 from hdr_plugin.node import ReconstructSettings
 from hdr_plugin.render import RenderJob
-from hdr_plugin.sequence import parse_frames
+from hdr_plugin.sequence import expand_input, has_padding, parse_frames
 from hdr_plugin.validation import check_values, field_types
 
 _SETTINGS_KEYS = {f.name for f in dataclasses.fields(ReconstructSettings)}
@@ -187,7 +187,7 @@ def load_shots(path: str | Path, color: ColorContext | None = None) -> ShotConfi
     """Read and validate a shot config file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not TOML
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read shot config: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
@@ -211,12 +211,18 @@ def shots_from_otio(timeline_path: str | Path, *, output: str, model: str | None
     """A shot config (TOML text) from the image-sequence clips of an OpenTimelineIO timeline.
 
     Each clip whose media reference is an ``ImageSequenceReference`` becomes a shot named
-    after the clip, with its plate pattern (``####`` padding) and the frame range the
-    clip uses.
+    after the clip, with its plate pattern (``####`` padding; a relative URL is relative
+    to the timeline's folder, written absolute) and the frame range the clip uses.
 
     Raises:
-        ConfigError: opentimelineio is not installed, or the timeline has no such clips.
+        ConfigError: opentimelineio is not installed, the timeline has no such clips, or
+            ``output`` is not a pattern of one sequence per shot.
     """
+    if "{shot}" not in output or not has_padding(output):
+        raise ConfigError(
+            f"--render-pattern {output!r}: each shot is a sequence, so the pattern needs "
+            "{shot} and a frame padding (e.g. renders/{shot}/{shot}.####.exr)"
+        )
     try:
         import opentimelineio as otio
     except ImportError:
@@ -238,6 +244,7 @@ def shots_from_otio(timeline_path: str | Path, *, output: str, model: str | None
         if not isinstance(ref, otio.schema.ImageSequenceReference):
             continue
         folder = ref.target_url_base.removeprefix("file://").rstrip("/")
+        folder = str(Path(timeline_path).resolve().parent / folder)  # absolute stays absolute
         padding = "#" * max(1, ref.frame_zero_padding)
         pattern = f"{folder}/{ref.name_prefix}{padding}{ref.name_suffix}"
         source = clip.source_range or clip.available_range()
@@ -251,6 +258,15 @@ def shots_from_otio(timeline_path: str | Path, *, output: str, model: str | None
     if model:
         defaults["model"] = model
     return tomli_w.dumps({"defaults": defaults, "shot": shots})
+
+
+def shot_missing_frames(shot: Shot) -> str | None:
+    """Why a shot's plate frames are not all on disk (one line), or ``None``."""
+    try:
+        expand_input(shot.job.input, shot.job.frames)
+    except HdrPluginError as exc:
+        return str(exc)
+    return None
 
 
 #: Knobs a shot saves: every setting but the files (matte, LUT), whose paths are the shot's.
@@ -269,7 +285,7 @@ def save_shot_settings(path: str | Path, name: str, settings: ReconstructSetting
     import tomli_w
 
     path = Path(path)
-    data = tomllib.loads(path.read_text())
+    data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     tables = [t for t in data.get("shot", []) if isinstance(t, dict) and t.get("name") == name]
     if not tables:
         raise ConfigError(f"{path}: no shot {name!r} to save into")

@@ -10,9 +10,11 @@ installed, with its torch and OpenColorIO.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import site
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -26,6 +28,31 @@ def environment() -> dict:
         ],
         "executable": sys.executable,
     }
+
+
+def without_virtualenv(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` as a host with an embedded Python must be started with: no active venv.
+
+    With a venv's ``bin`` first on ``PATH`` (``source .venv/bin/activate``), Krita's embedded
+    Python finds the venv's ``python3``, takes the venv's prefix, and loses the system's
+    PyQt5 (``from PyKrita.krita import *`` fails). The bootstrap adds this environment's
+    site-packages itself, so the host needs none of the venv.
+    """
+    env = dict(environ)
+    venv = env.pop("VIRTUAL_ENV", None) or active_virtualenv()
+    if venv:
+        root = Path(venv).resolve()
+        folders = env.get("PATH", "").split(os.pathsep)
+        env["PATH"] = os.pathsep.join(
+            f for f in folders if f and not Path(f).resolve().is_relative_to(root)
+        )
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def active_virtualenv() -> str | None:
+    """The venv of this shell (``$VIRTUAL_ENV``, else this Python's), if any."""
+    return os.environ.get("VIRTUAL_ENV") or (sys.prefix if sys.prefix != sys.base_prefix else None)
 
 
 def install_package(source: Path, target: Path) -> Path:

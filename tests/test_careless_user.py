@@ -117,6 +117,31 @@ def test_a_killed_publish_does_not_block_the_next(capsys, tmp_path, plate_sequen
     assert not stale.exists()
 
 
+def test_a_publish_that_fills_the_disk_takes_its_copies_with_it(
+    capsys, tmp_path, plate_sequence, monkeypatch
+):
+    import hdr_plugin.publish.integrate_publish as integrate
+
+    config = shots(tmp_path, plate_sequence)
+    root = tmp_path / "publish"
+    copy = integrate.shutil.copy2
+    copies = []
+
+    def fills_up(source, target):
+        if copies:
+            raise OSError(28, "No space left on device")
+        copies.append(copy(source, target))
+
+    monkeypatch.setattr(integrate.shutil, "copy2", fills_up)
+    code, _, err = run(capsys, "publish", config, "--publish-root", root)
+    one_line_error(code, err, "No space left on device")
+    assert copies and not list((root / "sh010").glob(".staging-*"))
+    monkeypatch.setattr(integrate.shutil, "copy2", copy)  # room again: the next one works
+    code, _, err = run(capsys, "publish", config, "--publish-root", root)
+    assert code == 0, err
+    assert (root / "sh010" / "v001" / "manifest.json").is_file()
+
+
 def test_concurrent_publishes_take_distinct_versions(tmp_path, plate_sequence):
     from hdr_plugin.publish import publish
 
@@ -468,12 +493,12 @@ def test_two_shots_writing_the_same_files_are_refused(capsys, tmp_path, plate_se
     assert not (tmp_path / "r").exists()
 
 
-def otio_timeline(tmp_path, plate_sequence):
+def otio_timeline(tmp_path, plate_sequence, url_base=None):
     otio = pytest.importorskip("opentimelineio")
     timeline = otio.schema.Timeline(name="reel")
     track = otio.schema.Track()
     reference = otio.schema.ImageSequenceReference(
-        target_url_base=f"{plate_sequence.parent}/",
+        target_url_base=url_base or f"{plate_sequence.parent}/",
         name_prefix="shot.",
         name_suffix=".png",
         start_frame=1001,
@@ -520,11 +545,26 @@ def test_export_never_replaces_the_weights_it_exports(capsys, tmp_path, monkeypa
     card = weights.with_suffix(".json")
     before = file_hash(weights), file_hash(card)
     code, _, err = run(capsys, "export", "unet-native", "-o", weights)
-    one_line_error(code, err, "unet-native.safetensors", "is the input")
+    one_line_error(code, err, "unet-native.safetensors", "in the weights folder")
     code, _, err = run(capsys, "export", "unet-native", "-o", weights.with_suffix(".pt"))
-    one_line_error(code, err, "unet-native.json", "is the input")
+    one_line_error(code, err, "unet-native.pt", "in the weights folder")
     assert (file_hash(weights), file_hash(card)) == before
     assert not weights.with_suffix(".pt").exists()
+
+
+def test_export_never_replaces_a_training_log_or_an_unrelated_json(capsys, tmp_path, monkeypatch):
+    weights = weights_copy(tmp_path, monkeypatch)
+    log = weights.with_name("hybrid-mnv3.base.log")
+    log.write_text("step 1 loss 0.3\n")
+    code, _, err = run(capsys, "export", "unet-native", "-o", log)
+    one_line_error(code, err, "hybrid-mnv3.base.log", "in the weights folder")
+    assert log.read_text() == "step 1 loss 0.3\n" and not log.with_suffix(".json").exists()
+    user = tmp_path / "ex" / "user.json"
+    user.parent.mkdir()
+    user.write_text('{"mine": true}\n')
+    code, _, err = run(capsys, "export", "unet-native", "-o", user.with_suffix(".pt"))
+    one_line_error(code, err, "user.json", "not an export's sidecar")
+    assert user.read_text() == '{"mine": true}\n' and not user.with_suffix(".pt").exists()
 
 
 # --- silent garbage and tracebacks ----------------------------------------------------------
@@ -861,3 +901,241 @@ def test_the_viewer_without_a_display_says_so(capsys, tmp_path, monkeypatch):
     plate = write_image(tmp_path / "plate.png", gradient_plate())
     code, _, err = run(capsys, "view", plate)
     one_line_error(code, err, "no display", "--screenshot")
+
+
+# --- knobs a careless user gets wrong (issue 39: items 10-12) ------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["batch", "{shots}", "-f", "5000-5001"], ["5000-5001", "outside every selected shot"]),
+        (["batch", "{shots}", "--shots", ""], ["--shots", "names no shot"]),
+        (["batch", "{shots}", "--shots", " , "], ["--shots", "names no shot"]),
+        (["batch", "{shots}", "--scheduler", "banana"], ["banana", "tcp://HOST:PORT"]),
+        (["batch", "{shots}", "--scheduler", "tcp://127.0.0.1"], ["tcp://HOST:PORT"]),
+        (["batch", "{shots}", "--scheduler", "tcp://127.0.0.1:abc"], ["tcp://HOST:PORT"]),
+    ],
+)
+def test_a_batch_that_would_render_nothing_or_cannot_run_says_so(
+    capsys, shot_copy, argv, fragments
+):
+    argv = [a.format(shots=shot_copy / "shots.toml") for a in argv]
+    code, _, err = run(capsys, *argv, "--no-progress")
+    one_line_error(code, err, *fragments)
+    assert not (shot_copy / "renders").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["batch", "{shots}", "--workers", "0"],
+        ["batch", "{shots}", "--workers", "-3"],
+        ["batch", "{shots}", "--local-cluster", "0"],
+        ["export", "layered", "-o", "{out}/x.pt", "--size", "0"],
+        ["export", "layered", "-o", "{out}/x.pt", "--size", "-5"],
+        ["view", "{plate}", "--screenshot", "{out}/s.png", "--exposure", "nan"],
+        ["view", "{plate}", "--screenshot", "{out}/s.png", "--exposure", "inf"],
+        ["view", "{plate}", "--screenshot", "{out}/s.png", "--exposure", "1e6"],
+    ],
+)
+def test_out_of_range_numbers_are_usage_errors(capsys, shot_copy, tmp_path, argv):
+    plate = shot_copy / "plates" / "pan.1012.png"
+    argv = [a.format(shots=shot_copy / "shots.toml", out=tmp_path, plate=plate) for a in argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "Traceback" not in err and "Invalid value" in err, err
+    assert not list(tmp_path.glob("x.*")) and not (tmp_path / "s.png").exists()
+
+
+# --- real files refused, errors that blame the wrong thing (issue 39: items 13, 16) -------
+
+
+@pytest.mark.parametrize("pix_fmt", ["gbrp10le", "gbrp12le", "rgb48le"])
+def test_dpx_files_that_ffmpeg_writes_render(capsys, tmp_path, pix_fmt):
+    import shutil
+
+    from tests.conftest import SAMPLE_PLATES
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
+    dpx = tmp_path / "p.dpx"
+    made = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(SAMPLE_PLATES / "pan.1012.png"),
+         "-pix_fmt", pix_fmt, str(dpx)], capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "p.exr"
+    code, _, err = run(capsys, "render", dpx, "-o", out, "-m", "linear", "--no-progress")
+    assert code == 0, err
+    aspect = read_exr(out)[1].getattribute("PixelAspectRatio")
+    assert aspect in (None, 1.0)  # ffmpeg writes 0: unknown, not carried
+
+
+@pytest.mark.parametrize("rate", [1e30, float("inf"), 0.0])
+def test_a_dpx_frame_rate_nobody_shoots_at_is_not_carried(capsys, tmp_path, rate):
+    dpx = write_image(tmp_path / "p.dpx", gradient_plate(), "uint16", dpx__FrameRate=rate)
+    out = tmp_path / "p.exr"
+    code, _, err = run(capsys, "render", dpx, "-o", out, "-m", "linear", "--no-progress")
+    assert code == 0, err
+    assert read_exr(out)[1].getattribute("FramesPerSecond") is None
+
+
+def test_a_tiny_pixel_limit_is_said_in_pixels(capsys, tmp_path):
+    plate = write_image(tmp_path / "p.png", gradient_plate())
+    out = tmp_path / "p.exr"
+    code, _, err = run(capsys, "--max-pixels", "1000", "render", plate, "-o", out)
+    one_line_error(code, err, "48x32 is 1,536 pixels, above the 1,000 pixels limit")
+
+
+def test_a_huge_frame_range_says_why(capsys, tmp_path):
+    plate = write_image(tmp_path / "p.####.png".replace("####", "0001"), gradient_plate())
+    code, _, err = run(capsys, "render", tmp_path / "p.####.png", "-o", tmp_path / "o.####.exr",
+                       "-f", "1-100000000")  # fmt: skip
+    one_line_error(code, err, "more than 10,000,000 frames")
+    assert plate.exists()
+
+
+def test_a_shot_config_with_a_byte_order_mark_reads(capsys, shot_copy):
+    config = shot_copy / "shots.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + config.read_bytes())
+    code, _, err = run(capsys, "batch", config, "--shots", "sh010,sh010", "-f", "1001",
+                       "--no-progress")  # fmt: skip
+    assert code == 0, err
+    assert len(list((shot_copy / "renders").rglob("*.exr"))) == 1
+
+
+# --- wrong output under a final name (issue 39: items 8, 9) --------------------------------
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_grey_plate_stays_neutral(capsys, tmp_path, channels):
+    grey = gradient_plate(64, 96).mean(axis=-1, keepdims=True)
+    grey[20:40, 50:80] = 1.0  # a clipped highlight
+    plate = write_image(tmp_path / "grey.png", np.repeat(grey, channels, axis=-1))
+    out = tmp_path / "grey.exr"
+    code, _, err = run(capsys, "render", plate, "-o", out, "--no-progress")
+    assert code == 0, err
+    rgb = read_exr(out)[0][..., :3]
+    assert rgb.max() > 1.05  # reconstructed, and neutral
+    np.testing.assert_allclose(rgb[..., 0], rgb[..., 2], rtol=2**-10)
+    np.testing.assert_allclose(rgb[..., 0], rgb[..., 1], rtol=2**-10)
+
+
+def test_an_exr_with_red_and_green_only_is_refused(capsys, tmp_path):
+    path = tmp_path / "rg.exr"
+    spec = oiio.ImageSpec(8, 8, 2, "half")
+    spec.channelnames = ("R", "G")
+    buf = oiio.ImageBuf(spec)
+    assert buf.write(str(path))
+    code, _, err = run(capsys, "render", path, "-o", tmp_path / "o.exr", "--no-progress")
+    one_line_error(code, err, "rg.exr", "R, G without the rest")
+
+
+def test_a_luminance_chroma_exr_is_refused(capsys, tmp_path):
+    path = tmp_path / "yc.exr"
+    spec = oiio.ImageSpec(8, 8, 3, "half")
+    spec.channelnames = ("Y", "RY", "BY")
+    assert oiio.ImageBuf(spec).write(str(path))
+    code, _, err = run(capsys, "render", path, "-o", tmp_path / "o.exr", "--no-progress")
+    one_line_error(code, err, "yc.exr", "luminance/chroma")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_jpeg_is_read_upright_as_its_exif_orientation_says(tmp_path, orientation):
+    pixels = gradient_plate(24, 40)
+    pixels[:4, :6] = [1.0, 0.0, 0.0]  # a red corner tells the way up
+    path = write_image(tmp_path / "p.tif", pixels, "uint8", Orientation=orientation)
+    upright = oiio.ImageBufAlgo.reorient(oiio.ImageBuf(str(path))).get_pixels(oiio.FLOAT)
+    np.testing.assert_array_equal(read_image(path).rgb, upright[..., :3])
+
+
+@pytest.mark.parametrize("fmt, suffix", [("half", "exr"), ("float", "tif")])
+def test_an_already_hdr_plate_is_refused_not_decoded_again(capsys, tmp_path, fmt, suffix):
+    hdr = gradient_plate() * np.float32(40.0)
+    plate = write_image(tmp_path / f"hdr.{suffix}", hdr, fmt)
+    out = tmp_path / "o.exr"
+    code, _, err = run(capsys, "render", plate, "-o", out, "--no-progress")
+    one_line_error(code, err, f"hdr.{suffix}", "already an HDR (scene-linear) image")
+    assert not out.exists()
+
+
+def test_a_multi_part_exr_is_read_from_its_colour_part(capsys, tmp_path):
+    path = tmp_path / "parts.exr"
+    depth = oiio.ImageSpec(48, 32, 1, "float")
+    depth.channelnames = ("Z",)
+    depth.attribute("name", "depth")
+    beauty = oiio.ImageSpec(48, 32, 3, "half")
+    beauty.attribute("name", "beauty")
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), (depth, beauty)), out.geterror()
+    assert out.write_image(np.full((32, 48, 1), 7.0, np.float32))
+    assert out.open(str(path), beauty, "AppendSubimage"), out.geterror()
+    assert out.write_image(gradient_plate())
+    out.close()
+    np.testing.assert_allclose(read_image(path).rgb, gradient_plate(), atol=1e-3)
+    code, _, err = run(capsys, "render", path, "-o", tmp_path / "o.exr", "--no-progress")
+    assert code == 0, err
+
+
+def test_negative_frame_numbers_are_frames(capsys, tmp_path):
+    folder = tmp_path / "neg"
+    folder.mkdir()
+    for frame in range(-2, 3):  # printf's padding, as Nuke writes: neg.-002.png .. neg.0002.png
+        write_image(folder / f"neg.{frame:04d}.png", gradient_plate(seed=frame + 2))
+    out = tmp_path / "out" / "neg.####.exr"
+    code, _, err = run(capsys, "render", folder / "neg.####.png", "-o", out, "-m", "linear",
+                       "--no-progress")  # fmt: skip
+    assert code == 0, err
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        f"neg.{frame:04d}.exr" for frame in (-1, -2, 0, 1, 2)
+    ]
+    code, _, err = run(capsys, "render", folder / "neg.####.png", "-o", tmp_path / "o.####.exr",
+                       "-f", "-2--1", "-m", "linear", "--no-progress")  # fmt: skip
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.glob("o.*.exr")) == ["o.-001.exr", "o.-002.exr"]
+
+
+def test_an_overscan_plate_keeps_its_data_and_display_windows(capsys, tmp_path):
+    plate = tmp_path / "over.exr"
+    spec = oiio.ImageSpec(48, 32, 3, "half")
+    spec.x, spec.y = -32, -16
+    spec.full_x, spec.full_y, spec.full_width, spec.full_height = 0, 0, 416, 238
+    out = oiio.ImageOutput.create(str(plate))
+    assert out.open(str(plate), spec)
+    assert out.write_image(gradient_plate())
+    out.close()
+    target = tmp_path / "o.exr"
+    code, _, err = run(capsys, "render", plate, "-o", target, "-m", "linear", "--no-progress")
+    assert code == 0, err
+    written = read_exr(target)[1]
+    assert (written.x, written.y, written.width, written.height) == (-32, -16, 48, 32)
+    assert (written.full_x, written.full_y, written.full_width, written.full_height) == (
+        0,
+        0,
+        416,
+        238,
+    )
+
+
+def test_import_otio_resolves_relative_urls_and_warns_of_missing_plates(
+    capsys, tmp_path, plate_sequence
+):
+    timeline = otio_timeline(tmp_path, plate_sequence, url_base="plates/")  # beside the .otio
+    (tmp_path / "conf").mkdir()
+    config = tmp_path / "conf" / "shots.toml"
+    code, _, err = run(capsys, "import-otio", timeline, "-o", config)
+    assert code == 0 and "warning" not in err, err
+    code, out, err = run(capsys, "batch", config, "--no-progress")  # from another folder
+    assert code == 0 and "5 frames rendered" in out, err
+    gone = otio_timeline(tmp_path, plate_sequence, url_base="nowhere/")
+    code, _, err = run(capsys, "import-otio", gone, "-o", tmp_path / "gone.toml")
+    assert code == 0 and "hdr-plugin: warning: shot sh010:" in err and "nowhere" in err
+
+
+def test_import_otio_refuses_a_render_pattern_batch_would_refuse(capsys, tmp_path, plate_sequence):
+    timeline = otio_timeline(tmp_path, plate_sequence)
+    config = tmp_path / "shots.toml"
+    code, _, err = run(capsys, "import-otio", timeline, "-o", config,
+                       "--render-pattern", "renders/{shot}.exr")  # fmt: skip
+    one_line_error(code, err, "--render-pattern", "frame padding")
+    assert not config.exists()

@@ -16,6 +16,7 @@ import pytest
 
 from hdr_plugin.cli import main as cli
 from hdr_plugin.errors import OutputError, PlateError
+from hdr_plugin.host_adapters.bootstrap import without_virtualenv
 from hdr_plugin.host_adapters.krita.install import enable_in_kritarc, install_krita
 from hdr_plugin.host_adapters.krita.layers import (
     PROFILE_COLORSPACES,
@@ -160,9 +161,10 @@ def run_in_krita(case: str, pykrita: Path, out: Path, **extra: str) -> dict:
         "XDG_CONFIG_HOME": str(out / "config"),
         "XDG_RUNTIME_DIR": str(out),
     }
+    # As a user must start Krita: not from a shell with this venv active.
     run = subprocess.run(
         [KRITARUNNER, "-s", "krita_driver", "-f", "main"],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
+        env=without_virtualenv(env), capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     result = out / "result.json"
     assert result.exists(), (
@@ -283,3 +285,11 @@ def test_under_a_show_config_the_plugin_decodes_by_the_show_s_view(installed, tm
     document = np.load(tmp_path / "krita" / "layer0.npy")
     np.testing.assert_allclose(document[..., :3], expected[..., :3], rtol=2**-10, atol=1e-5)
     assert expected[..., :3].max() > 10.0  # the inverse ACES view, not an sRGB decode
+
+
+def test_krita_is_started_without_an_active_venv(tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    environ = {"VIRTUAL_ENV": str(venv), "PATH": f"{venv}/bin:/usr/bin", "HOME": "/h"}
+    env = without_virtualenv(environ)
+    assert env == {"PATH": "/usr/bin", "HOME": "/h"}

@@ -35,6 +35,7 @@ class IntegratePublish(pyblish.api.InstancePlugin):
     def process(self, instance):
         shot = instance.data["shot"]
         root = Path(instance.context.data["publishRoot"]) / shot.name
+        staging = None
         try:
             root.mkdir(parents=True, exist_ok=True)
             _remove_stale_staging(root)
@@ -43,6 +44,10 @@ class IntegratePublish(pyblish.api.InstancePlugin):
             frames = [_copy(path, staging, frame) for frame, path in instance.data["outputs"]]
             version = _claim_version(root, staging, _manifest(instance, shot, frames))
         except OSError as exc:
+            # A failed publish (a full disk) takes its copies with it: they would only
+            # fill the disk that the next publish needs.
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
             raise OutputError(f"publish of {shot.name} into {root}: {exc.strerror or exc}") from exc
         final = root / f"v{version:03d}"
         instance.data.update(publishDir=str(final), version=version)
