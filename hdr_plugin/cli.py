@@ -10,6 +10,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import click
 
 from hdr_plugin import __version__
 from hdr_plugin.color import ColorContext
-from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError
+from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError, PlateWarning
 from hdr_plugin.io import (
     DEFAULT_MAX_PIXELS,
     EXR_COMPRESSIONS,
@@ -669,6 +670,14 @@ def colorspaces_command(ctx: click.Context) -> None:
         click.echo(f"{name}" + (f"  (aliases: {', '.join(aliases)})" if aliases else ""))
 
 
+def _show_warning(message, category, *_args, **_kwargs) -> None:
+    """The project's warnings as one line each (``hdr-plugin: warning: ...``)."""
+    if issubclass(category, PlateWarning):
+        click.echo(f"hdr-plugin: warning: {' '.join(str(message).split())}", err=True)
+    else:
+        click.echo(warnings.formatwarning(message, category, *_args[:2]), err=True, nl=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and map project errors to one line and exit status 1.
 
@@ -676,7 +685,10 @@ def main(argv: list[str] | None = None) -> int:
     its own.
     """
     try:
-        cli.main(args=argv, prog_name="hdr-plugin", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", PlateWarning)
+            warnings.showwarning = _show_warning
+            cli.main(args=argv, prog_name="hdr-plugin", standalone_mode=False)
     except HdrPluginError as exc:
         message = " ".join(str(exc).split())
         click.echo(f"hdr-plugin: error: {message}", err=True)

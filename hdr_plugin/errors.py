@@ -27,3 +27,7 @@ class ModelError(HdrPluginError):
 
 class ConfigError(HdrPluginError):
     """A setting, knob or command-line value is invalid."""
+
+
+class PlateWarning(UserWarning):
+    """A plate was read, but not all of it as written (NaN pixels taken as black)."""

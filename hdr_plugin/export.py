@@ -119,11 +119,11 @@ def export_torchscript(model: TorchModel, path: str | os.PathLike[str], *, size:
     sidecar_path = final.with_suffix(".json")
     folders = {weights_path(get_spec(name)).parent.resolve() for name in learned_models()}
     for target, flag in ((final, "-o"), (sidecar_path, "the sidecar of -o")):
-        if target.resolve().parent in folders:
+        if target.exists() and target.resolve().parent in folders:
             raise OutputError(
-                f"{flag} {target} is in the weights folder {target.resolve().parent}, whose "
-                "weights, cards and training logs an export must not replace; choose "
-                "another folder"
+                f"{flag} {target} is a file of the weights folder {target.resolve().parent} "
+                "(weights, cards, training logs): an export must not replace it; choose "
+                "another name"
             )
     if sidecar_path.exists() and not _is_sidecar(sidecar_path):
         raise OutputError(

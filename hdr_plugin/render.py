@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from hdr_plugin.color import conversion_threads, limit_conversion_threads
-from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError, PlateError
+from hdr_plugin.errors import ConfigError, HdrPluginError, OutputError, PlateError, PlateWarning
 from hdr_plugin.io import (
     DEFAULT_MAX_PIXELS,
     Image,
@@ -232,16 +233,31 @@ def _read_frame(
 HDR_PEAK = 1.5
 
 
-def _is_hdr(rgb: np.ndarray) -> bool:
-    """Whether a float plate is HDR: 0.1 % of its pixels (16 or more) above :data:`HDR_PEAK`.
+def _check_plate(image: Image, frame: int | None) -> None:
+    """Refuse an already-HDR plate, and say how many NaN pixels a plate has (read as black).
 
-    A few hot or infinite pixels of a damaged plate are clamped instead.
+    HDR: 0.1 % of its pixels (16 or more) above :data:`HDR_PEAK`; a few hot or infinite
+    pixels of a damaged plate are clamped instead. One pass over an ordinary plate.
+
+    Raises:
+        PlateError: an HDR plate, naming the file and frame.
     """
-    peak = rgb.max()
-    if peak <= HDR_PEAK:  # every SDR plate: one pass (NaN compares false and goes on)
-        return False
-    bright = int(np.count_nonzero((rgb.max(axis=-1) > HDR_PEAK) & np.isfinite(rgb).all(axis=-1)))
-    return bright >= max(16, rgb.shape[0] * rgb.shape[1] // 1000)
+    rgb = image.rgb
+    peak = rgb.max()  # NaN if any pixel is NaN; then both checks look closer
+    if peak <= HDR_PEAK:
+        return
+    where = image.path if frame is None else f"{image.path} (frame {frame})"
+    if np.isnan(peak):
+        nan = int(np.count_nonzero(np.isnan(rgb).any(axis=-1)))
+        warnings.warn(PlateWarning(f"{where}: {nan} NaN pixel(s) read as black"), stacklevel=3)
+    finite = np.isfinite(rgb).all(axis=-1)
+    bright = int(np.count_nonzero((rgb.max(axis=-1) > HDR_PEAK) & finite))
+    if bright >= max(16, rgb.shape[0] * rgb.shape[1] // 1000):
+        peak = float(rgb[finite].max())
+        raise PlateError(
+            f"{where}: values up to {peak:.3g}, above an SDR plate's 1.0: this is already "
+            "an HDR (scene-linear) image, with nothing clipped to reconstruct"
+        )
 
 
 def read_plate_frame(
@@ -260,13 +276,7 @@ def read_plate_frame(
         The plate image and the (H, W) float32 matte in [0, 1], or ``None``.
     """
     image = read_image(plate, frame=frame, max_pixels=max_pixels)
-    if _is_hdr(image.rgb):  # only a float file can hold values above 1
-        where = image.path if frame is None else f"{image.path} (frame {frame})"
-        peak = float(np.nanmax(np.where(np.isfinite(image.rgb), image.rgb, 0.0)))
-        raise PlateError(
-            f"{where}: values up to {peak:.3g}, above an SDR plate's 1.0: this is already "
-            "an HDR (scene-linear) image, with nothing clipped to reconstruct"
-        )
+    _check_plate(image, frame)
     if matte_path is None:
         return image, None
     matte_image = read_image(matte_path, frame=frame, max_pixels=max_pixels)

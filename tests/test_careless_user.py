@@ -545,9 +545,9 @@ def test_export_never_replaces_the_weights_it_exports(capsys, tmp_path, monkeypa
     card = weights.with_suffix(".json")
     before = file_hash(weights), file_hash(card)
     code, _, err = run(capsys, "export", "unet-native", "-o", weights)
-    one_line_error(code, err, "unet-native.safetensors", "in the weights folder")
+    one_line_error(code, err, "unet-native.safetensors", "a file of the weights folder")
     code, _, err = run(capsys, "export", "unet-native", "-o", weights.with_suffix(".pt"))
-    one_line_error(code, err, "unet-native.pt", "in the weights folder")
+    one_line_error(code, err, "unet-native.json", "a file of the weights folder")
     assert (file_hash(weights), file_hash(card)) == before
     assert not weights.with_suffix(".pt").exists()
 
@@ -557,7 +557,7 @@ def test_export_never_replaces_a_training_log_or_an_unrelated_json(capsys, tmp_p
     log = weights.with_name("hybrid-mnv3.base.log")
     log.write_text("step 1 loss 0.3\n")
     code, _, err = run(capsys, "export", "unet-native", "-o", log)
-    one_line_error(code, err, "hybrid-mnv3.base.log", "in the weights folder")
+    one_line_error(code, err, "hybrid-mnv3.base.log", "a file of the weights folder")
     assert log.read_text() == "step 1 loss 0.3\n" and not log.with_suffix(".json").exists()
     user = tmp_path / "ex" / "user.json"
     user.parent.mkdir()
@@ -791,6 +791,24 @@ def test_serial_process_and_dask_renders_of_the_sample_shots_are_byte_identical(
     assert len(serial) == 24
     assert rendered("--workers", "2") == serial  # one thread per worker
     assert rendered("--local-cluster", "2") == serial
+
+
+def test_renders_are_byte_identical_under_any_thread_count(tmp_path):
+    """OMP_NUM_THREADS 1, 2 and 3, in processes of their own, give the same bytes."""
+    from tests.conftest import SAMPLE_PLATES
+
+    hashes = []
+    for threads in (1, 2, 3):
+        out = tmp_path / f"t{threads}" / "pan.####.exr"
+        done = subprocess.run(
+            [sys.executable, "-m", "hdr_plugin", "render", str(SAMPLE_PLATES / "pan.####.png"),
+             "-f", "1008-1009", "-o", str(out), "--no-progress"],
+            env={**os.environ, "OMP_NUM_THREADS": str(threads)},
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        hashes.append([file_hash(p) for p in sorted(out.parent.glob("*.exr"))])
+    assert len(hashes[0]) == 2 and hashes[0] == hashes[1] == hashes[2]
 
 
 # --- HDR deliverables: reference white at 203 cd/m² -----------------------------------------
@@ -1139,3 +1157,37 @@ def test_import_otio_refuses_a_render_pattern_batch_would_refuse(capsys, tmp_pat
                        "--render-pattern", "renders/{shot}.exr")  # fmt: skip
     one_line_error(code, err, "--render-pattern", "frame padding")
     assert not config.exists()
+
+
+# --- tracebacks (issue 39: item 12) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 480), (3, 5)])
+def test_auto_on_a_tiny_plate_keeps_the_default_decoding(capsys, tmp_path, size):
+    plate = write_image(tmp_path / "tiny.png", gradient_plate(*size))
+    out = tmp_path / "tiny.exr"
+    code, _, err = run(capsys, "render", plate, "-o", out, "--input-colorspace", "auto",
+                       "--no-progress")  # fmt: skip
+    assert code == 0 and "Traceback" not in err, err
+    assert read_exr(out)[1]["hdr_plugin:inputCurve"] == "srgb_rec709_scene"
+
+
+def test_install_krita_on_a_kritarc_that_is_not_utf8_is_one_line(capsys, tmp_path):
+    kritarc = tmp_path / "kritarc"
+    kritarc.write_bytes(b"[python]\xff\xfe\n")
+    code, _, err = run(capsys, "install-krita", "--resources", tmp_path / "res",
+                       "--kritarc", kritarc)  # fmt: skip
+    one_line_error(code, err, "kritarc", "not UTF-8")
+    assert kritarc.read_bytes() == b"[python]\xff\xfe\n"
+
+
+def test_nan_pixels_in_a_plate_are_said_once_per_frame(capsys, tmp_path):
+    pixels = gradient_plate()
+    pixels[3:5, 7:9] = np.nan
+    plate = write_image(tmp_path / "nan.exr", pixels, "half")
+    out = tmp_path / "o.exr"
+    code, _, err = run(capsys, "render", plate, "-o", out, "-m", "linear", "--no-progress")
+    assert code == 0, err
+    warning = [line for line in err.splitlines() if line.startswith("hdr-plugin: warning:")]
+    assert len(warning) == 1 and "nan.exr: 4 NaN pixel(s) read as black" in warning[0]
+    assert np.isfinite(read_exr(out)[0]).all()

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from hdr_plugin.errors import OutputError
+from hdr_plugin.errors import ConfigError, OutputError
 from hdr_plugin.host_adapters.bootstrap import install_package
 from hdr_plugin.io import atomic_write
 
@@ -91,7 +91,13 @@ def install_krita(
         with atomic_write(desktop) as temporary:
             shutil.copyfile(_SOURCE / desktop.name, temporary)
         if enable:
-            current = kritarc.read_text() if kritarc.exists() else ""
+            try:
+                current = kritarc.read_text(encoding="utf-8") if kritarc.exists() else ""
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    f"{kritarc}: not UTF-8 text (byte {exc.start}), so not Krita's settings "
+                    "file; pass --kritarc with Krita's kritarc"
+                ) from None
             kritarc.parent.mkdir(parents=True, exist_ok=True)
             with atomic_write(kritarc) as temporary:
                 temporary.write_text(enable_in_kritarc(current))

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hdr_plugin.color import ColorContext
+from hdr_plugin.color import SRGB_REC709, ColorContext
 from hdr_plugin.crf import inverse_curves
 from hdr_plugin.inference import torch_threads
 from hdr_plugin.models.camera_curve.decision import (
@@ -24,6 +24,10 @@ from hdr_plugin.models.camera_curve.statistics import (
     plate_statistics,
 )
 from hdr_plugin.ocio_configs import BUNDLED_CONFIG
+
+#: The smallest plate edge (pixels) whose shading the estimator can read; smaller plates
+#: keep the default decoding.
+MIN_EDGE = 8
 
 
 class CurveNet(nn.Module):
@@ -164,5 +168,11 @@ class CameraCurveEstimator:
         return mean.cpu().numpy().astype(np.float64)
 
     def estimate(self, code: np.ndarray) -> CurveEstimate:
-        """The decision for one plate (the render loop asks once per shot)."""
+        """The decision for one plate (the render loop asks once per shot).
+
+        A plate of fewer than :data:`MIN_EDGE` pixels a side shows no curve: it keeps the
+        default decoding (sRGB), with no confidence either way.
+        """
+        if min(code.shape[:2]) < MIN_EDGE:
+            return CurveEstimate(SRGB_REC709, 0.5, float("nan"))
         return decide(self.inverse_at_knots(code), code, self.color)
