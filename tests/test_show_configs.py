@@ -246,7 +246,7 @@ def test_node_menus_hold_their_defaults(config):
     assert output.default == _own_name(config, "lin_rec2020")
 
 
-@pytest.mark.parametrize("config", [ACES_13, BUILTIN[-1]], ids=_short)
+@configs
 def test_export_sidecar_names_the_config_s_colourspaces(config, tmp_path):
     out = tmp_path / "hu.pt"
     assert main(["--ocio", config, "export", "highlight-unet", "-o", str(out)]) == 0
