@@ -69,7 +69,20 @@ def main() -> None:
     result = {"enabled": sorted(enabled), "panels": hasattr(bpy.types, "HDR_PT_compositor")}
     scene, tree = _graph()
     result["properties"] = sorted(scene.hdr_reconstruct.bl_rna.properties.keys())
-    if CASE in ("compositor", "matte"):
+    if CASE == "movie":  # the sample pan as an H.264 movie in place of the sequence
+        import subprocess
+
+        movie = OUT / "pan.mp4"
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-framerate", "24", "-start_number", "1001",
+             "-i", str(PLATES / "pan.%04d.png"), "-c:v", "libx264", "-crf", "12",
+             "-pix_fmt", "yuv420p", str(movie)], check=True,
+        )  # fmt: skip
+        plate = tree.nodes["plate"]
+        plate.image = bpy.data.images.load(str(movie))
+        plate.frame_duration, plate.frame_start, plate.frame_offset = 24, 1, 0
+        result["source"] = plate.image.source
+    if CASE in ("compositor", "matte", "movie"):
         props = scene.hdr_reconstruct
         props.mask_output = CASE == "compositor"
         if CASE == "matte":

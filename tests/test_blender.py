@@ -22,6 +22,7 @@ from hdr_plugin.color import ColorContext
 from hdr_plugin.errors import ConfigError
 from hdr_plugin.host_adapters.blender.install import install_blender
 from hdr_plugin.host_adapters.blender.sources import output_pattern, plate_of, sequence_pattern
+from hdr_plugin.io import read_image
 from tests.conftest import REPO, SAMPLE_PLATES, read_exr
 
 DRIVER = REPO / "tests" / "blender_driver.py"
@@ -46,7 +47,7 @@ def test_an_image_node_s_frames_are_the_core_s_range():
     assert (still.frames, output_pattern("/out", still)) == (None, "/out/pan.1012_hdr.exr")
 
 
-@pytest.mark.parametrize("source", ["MOVIE", "GENERATED", "VIEWER"])
+@pytest.mark.parametrize("source", ["GENERATED", "VIEWER"])
 def test_sources_the_core_cannot_read_are_refused_by_name(source):
     with pytest.raises(ConfigError, match=f"a {source.lower()} source is not supported"):
         plate_of(source, "/p/clip.mov")
@@ -107,10 +108,10 @@ def _as_blender_linear(pattern, frame: int) -> np.ndarray:
     return ColorContext.resolve().convert(rgb, "lin_rec2020_scene", "lin_rec709_scene")
 
 
-def _assert_composites_match(result: dict, pattern) -> None:
+def _assert_composites_match(result: dict, pattern, offset: int = 1000) -> None:
     for frame, path in result["composites"].items():
         composite = read_exr(Path(path))[0][..., :3]
-        expected = _as_blender_linear(pattern, 1000 + int(frame))
+        expected = _as_blender_linear(pattern, offset + int(frame))
         # Half-float EXRs; Blender's Rec.2020 matrix differs from OCIO's ACES configs' by
         # about 2e-4 (it is derived through its own CIE XYZ).
         np.testing.assert_allclose(composite, expected, rtol=2**-9, atol=3e-4)
@@ -205,3 +206,24 @@ def test_install_blender_says_when_a_blender_cannot_enable_it(tmp_path, capsys):
     assert cli(["install-blender", "--scripts", str(tmp_path), "--blender", str(fake)]) == 1
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "could not enable the add-on: Error: no such add-on" in error
+
+
+@needs_blender
+def test_a_movie_s_frames_are_pulled_by_ffmpeg_and_reconstructed(scripts, tmp_path):
+    import shutil
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
+    result = run_in_blender("movie", scripts, tmp_path)
+    assert result["source"] == "MOVIE" and result["operator"] == ["FINISHED"]
+    assert result["frames"] == [1, 24, 0]
+    pulled = tmp_path / "hdr" / ".pan_frames"
+    assert len(list(pulled.glob("pan.*.png"))) == 24
+    # The pulled frames are the movie's: the sample plates through H.264 at CRF 12.
+    movie_frame = read_image(pulled / "pan.0012.png").rgb
+    source = read_image(SAMPLE_PLATES / "pan.1012.png").rgb
+    assert np.abs(movie_frame - source).mean() < 0.01
+    out = tmp_path / "cli" / "pan.####.exr"
+    assert cli(["render", str(pulled / "pan.####.png"), "-o", str(out), "-f", "1,12,24",
+                "--no-progress"]) == 0  # fmt: skip
+    _assert_composites_match(result, tmp_path / "cli" / "pan.{:04d}.exr", offset=0)

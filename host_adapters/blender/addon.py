@@ -4,8 +4,9 @@ Runs inside Blender (imports ``bpy``); ``hdr-plugin install-blender`` installs t
 add-on that loads it. The panels hold the node's knobs, declared once in
 :func:`hdr_plugin.node.node_parameters` as for the CLI, Nuke and Krita.
 
-* Compositor: with an Image node active (a still or an image sequence), *Reconstruct*
-  renders its frames through the core (:func:`hdr_plugin.render.render`) in a background
+* Compositor: with an Image node active (a still, an image sequence, or a movie whose
+  frames ffmpeg pulls as a host decodes them), *Reconstruct* renders its frames through
+  the core (:func:`hdr_plugin.render.render`) in a background
   job, with Blender's progress and Esc to cancel. The EXRs go next to the .blend (or to a
   chosen folder), and a new Image node reads them, its colourspace Blender's scene-linear
   Rec.2020; it takes the source's place in the graph, so everything downstream is unchanged.
@@ -124,7 +125,7 @@ def _knob_properties() -> dict:
     return properties
 
 
-def settings_of(props, tree=None) -> ReconstructSettings:
+def settings_of(props, tree=None, folder: str = "") -> ReconstructSettings:
     """The panel's knobs as the core's settings (the matte node's image as the matte).
 
     Raises:
@@ -134,7 +135,7 @@ def settings_of(props, tree=None) -> ReconstructSettings:
     for param in node_parameters():
         value = getattr(props, param.name)
         if param.name == _MATTE:
-            value = _matte(tree, value) if value else None
+            value = _matte(tree, value, folder) if value else None
         elif param.type is str and value in ("", UNSET):
             value = None
         elif param.type is str and param.choices is None and value:  # a file
@@ -143,11 +144,11 @@ def settings_of(props, tree=None) -> ReconstructSettings:
     return ReconstructSettings(**values, model_options=parse_options(props.model_options))
 
 
-def _matte(tree, name: str) -> str:
+def _matte(tree, name: str, folder: str = "") -> str:
     node = tree.nodes.get(name) if tree is not None else None
     if node is None or node.bl_idname != "CompositorNodeImage" or node.image is None:
         raise ConfigError(f"matte {name!r} is not an Image node with an image")
-    return _plate(node).pattern
+    return _plate(node, folder).pattern
 
 
 def load_shot(props, color: ColorContext) -> None:
@@ -181,14 +182,20 @@ def _tree(context):
     return getattr(scene, "node_tree", None) or getattr(scene, "compositing_node_group", None)
 
 
-def _plate(node) -> Plate:
+def _plate(node, folder: str = "") -> Plate:
+    """An Image node's image as the core's plate.
+
+    A movie's frames are pulled into a hidden folder of ``folder`` (beside the EXRs) first.
+    """
     image = node.image
-    path = bpy.path.abspath(image.filepath, library=image.library)
+    path = os.path.normpath(bpy.path.abspath(image.filepath, library=image.library))
+    frames = os.path.join(folder, f".{Path(path).stem}_frames") if folder else ""
     return plate_of(
         image.source,
-        os.path.normpath(path),
+        path,
         offset=node.frame_offset,
         duration=node.frame_duration,
+        frames_folder=frames,
     )
 
 
@@ -215,15 +222,18 @@ class ReconstructJob:
     def __init__(self, context, node) -> None:
         props = context.scene.hdr_reconstruct
         self.source = node
-        self.plate = _plate(node)
         folder = props.output_folder or "//hdr/"
         if folder.startswith("//") and not bpy.data.filepath:
             raise ConfigError("save the .blend first, or choose an output folder")
+        folder = bpy.path.abspath(folder)
         self.color = _color()
-        self.node = ReconstructNode(settings_of(props, _tree(context)), self.color)
+        # The knobs first: a wrong one fails before a movie's frames are pulled.
+        settings = settings_of(props, _tree(context), folder)
+        self.node = ReconstructNode(settings, self.color)
+        self.plate = _plate(node, folder)
         self.job = RenderJob(
             input=self.plate.pattern,
-            output=output_pattern(bpy.path.abspath(folder), self.plate),
+            output=output_pattern(folder, self.plate),
             frames=self.plate.frames,
             write_masks=props.mask_output,
         )
