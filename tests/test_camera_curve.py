@@ -214,3 +214,27 @@ def test_auto_decodes_with_the_estimated_curve_and_holds_it_for_the_shot(color, 
     )
     np.testing.assert_allclose(result.rgb, expected, rtol=1e-4, atol=1e-5)
     assert result.input_curve.name == "estimated"
+
+
+@pytest.mark.parametrize(
+    "suffix, fmt, bits",
+    [("tif", "uint16", 16), ("png", "uint16", 16), ("dpx", "uint16", 10), ("exr", "float", 32)],
+)
+def test_ten_bit_values_are_recognised_in_any_container(tmp_path, suffix, fmt, bits):
+    import OpenImageIO as oiio
+
+    from hdr_plugin.io import read_image
+    from tests.conftest import write_image
+
+    def stored(name, values):
+        path = write_image(tmp_path / f"{name}.{suffix}", values, fmt, oiio__BitsPerSample=bits)
+        assert oiio.ImageInput.open(str(path)).spec().get_int_attribute("oiio:BitsPerSample") in (
+            bits,
+            0,
+        )
+        return read_image(path).rgb
+
+    assert ten_bit(stored("ten", plate_of_bits(10)))
+    if bits > 10:  # a 10-bit DPX makes any values 10-bit
+        assert not ten_bit(stored("eight", plate_of_bits(8)))
+        assert not ten_bit(stored("sixteen", plate_of_bits(16)))
