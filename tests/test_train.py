@@ -455,3 +455,21 @@ def test_evaluate_measures_the_peer_beside_the_models(hdr_folder):
     assert results[LIBPLACEBO]["mobius"]["images"] == results["linear"]["mobius"]["images"]
     table = format_table(results)
     assert "mobius (mobius)" in table and f"| {LIBPLACEBO} |" in table
+
+
+def test_speckle_measures_tell_a_patchy_highlight_from_a_smooth_one():
+    from hdr_plugin.train.metrics import speckle_roughness, speckle_share
+
+    y, x = np.mgrid[0:32, 0:32].astype(np.float32)
+    truth = np.repeat(
+        (1.0 + 3.0 * np.exp(-((x - 16) ** 2 + (y - 16) ** 2) / 60.0))[..., None], 3, -1
+    )
+    sdr = np.minimum(truth, 1.0)
+    smooth = truth * 0.9 + 0.1  # lifted everywhere the scene is, a little short
+    patchy = truth.copy()
+    patchy[::2, ::2] = 1.0  # a quarter of the highlight left at the clip, in a checker
+    assert speckle_share(smooth, truth, sdr) == 0.0
+    assert 0.2 < speckle_share(patchy, truth, sdr) < 0.3
+    assert abs(speckle_roughness(smooth, truth, sdr)) < 0.05
+    assert speckle_roughness(patchy, truth, sdr) > 0.1
+    assert np.isnan(speckle_share(truth * 0.5, truth * 0.5, sdr * 0.5))  # nothing clipped

@@ -30,7 +30,15 @@ from hdr_plugin.train.degrade import CAMERA_FAMILIES, EVALUATION_PIPELINES, synt
 from hdr_plugin.train.metrics import has_flip, score
 from hdr_plugin.train.peers import LIBPLACEBO, libplacebo_inverse, libplacebo_missing
 
-METRICS = ("pu21_psnr", "pu21_psnr_clipped", "log_psnr", "pu21_ssim", "boundary_step")
+METRICS = (
+    "pu21_psnr",
+    "pu21_psnr_clipped",
+    "log_psnr",
+    "pu21_ssim",
+    "boundary_step",
+    "speckle_share",
+    "speckle_roughness",
+)
 #: Scored as well when ``flip-evaluator`` is installed.
 FLIP = "hdr_flip"
 
@@ -152,7 +160,9 @@ def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     the PU21-PSNR gain over ``linear`` (whole / clipped, dB). The camera tables hold
     PU21-PSNR of the whole image and of the clipped region, log-PSNR, PU21-SSIM, the clip
     boundary's step against the truth's (stops; above 0 is a harder edge than the scene's),
-    HDR-FLIP (when scored), and the gain over ``linear``.
+    the speckle measures (the share of truly clipped channels left at the clip, and the
+    roughness of the clipped regions against the truth's, stops), HDR-FLIP (when scored),
+    and the gain over ``linear``.
     """
     pipelines = list(next(iter(results.values())))
     flip = FLIP in next(iter(results.values()))[pipelines[0]]
@@ -167,6 +177,7 @@ def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         tables.append("\n".join(lines))
     names = ["PU21-PSNR", "clipped PU21-PSNR", "log-PSNR", "PU21-SSIM", "boundary step"]
+    names += ["left at the clip", "clip roughness"]
     names += ["HDR-FLIP"] * flip + ["vs linear (whole / clipped)"] * (baseline is not None)
     for pipeline in pipelines:
         lines = [f"{pipeline} ({results[next(iter(results))][pipeline]['images']} views)", ""]
@@ -179,6 +190,9 @@ def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
             cells.append(
                 f"{r['boundary_step']:+.3f}" if not math.isnan(r["boundary_step"]) else "-"
             )
+            share, rough = r.get("speckle_share", math.nan), r.get("speckle_roughness", math.nan)
+            cells.append(f"{100 * share:.1f} %" if not math.isnan(share) else "-")
+            cells.append(f"{rough:+.3f}" if not math.isnan(rough) else "-")
             if flip:
                 cells.append(f"{r[FLIP]:.4f}")
             if baseline is not None:

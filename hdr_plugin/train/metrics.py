@@ -160,6 +160,44 @@ def boundary_step(linear709: np.ndarray, sdr: np.ndarray, threshold: float = CLI
     return float(joined.mean()) if joined.size else float("nan")
 
 
+def speckle_share(linear709: np.ndarray, reference709: np.ndarray, sdr: np.ndarray) -> float:
+    """Share of the truly clipped channels that a reconstruction left at the clip.
+
+    A channel is truly clipped where the plate clipped it (code at the clip) and the scene
+    is clearly above the clip level (the reference's channel above 1.05, 0.07 stops); it is
+    left at the clip where the reconstruction is within 1 % of 1.0 or below. Speckle on a
+    compressed plate is a highlight lifted in some pixels and left in their neighbours: a
+    share well above a lossless plate's. For plates whose decoding puts the clip at 1.0
+    (not a view's, whose white lies far above). ``nan`` when nothing truly clipped.
+    """
+    truly = (sdr >= CLIP_CODE) & (reference709 > 1.05)
+    return float(np.mean(linear709[truly] <= 1.01)) if truly.any() else float("nan")
+
+
+def speckle_roughness(linear709: np.ndarray, reference709: np.ndarray, sdr: np.ndarray) -> float:
+    """Pixel-to-pixel spread of the log gain inside clipped regions, minus the truth's (stops).
+
+    The mean absolute log2 step between 4-neighbours that are both clipped (any channel at
+    the clip), of the reconstruction's max channel, minus the same of the
+    reference. Above 0: rougher than the scene (speckle); ``nan`` when nothing clipped.
+    """
+    clipped = max_rgb(sdr) >= CLIP_CODE
+
+    def roughness(image: np.ndarray) -> float:
+        log = np.log2(np.maximum(max_rgb(image), 1e-6).astype(np.float64))
+        steps = []
+        for axis in (0, 1):
+            a = [slice(None)] * 2
+            b = [slice(None)] * 2
+            a[axis], b[axis] = slice(1, None), slice(None, -1)
+            both = clipped[tuple(a)] & clipped[tuple(b)]
+            steps.append(np.abs(log[tuple(a)] - log[tuple(b)])[both])
+        joined = np.concatenate(steps)
+        return float(joined.mean()) if joined.size else float("nan")
+
+    return roughness(linear709) - roughness(reference709)
+
+
 def _pan_between(previous: np.ndarray, current: np.ndarray, search: int = 8) -> float:
     """Horizontal shift (pixels, sub-pixel) that best maps ``current`` onto ``previous``."""
     width = previous.shape[1]
@@ -238,7 +276,8 @@ def score(
         reference: the same for the reference.
         sdr: (H, W, 3) the plate the prediction was made from (code values).
         to_rec709: converts scene-linear Rec.2020 to Rec.709 (an OCIO processor); given,
-            the clip boundary's step (prediction's minus the reference's, stops) is scored,
+            the clip boundary's step (prediction's minus the reference's, stops) and the
+            speckle measures (:func:`speckle_share`, :func:`speckle_roughness`) are scored,
             and with ``flip-evaluator`` installed, HDR-FLIP too.
     """
     exposed = well_exposed(sdr)
@@ -253,6 +292,8 @@ def score(
     if to_rec709 is not None:
         scaled709, reference709 = to_rec709(scaled), to_rec709(reference)
         scores["boundary_step"] = boundary_step(scaled709, sdr) - boundary_step(reference709, sdr)
+        scores["speckle_share"] = speckle_share(scaled709, reference709, sdr)
+        scores["speckle_roughness"] = speckle_roughness(scaled709, reference709, sdr)
         if has_flip():
             scores["hdr_flip"] = hdr_flip(scaled709, reference709)
     return scores
