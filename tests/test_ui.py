@@ -85,11 +85,13 @@ def window(qtbot, color):
 
 
 def test_switching_model_re_renders_the_frame(qtbot, window):
-    before = window.viewer.frame.result.rgb.max()
+    assert window.viewer.frame.result.rgb.max() > 1.5  # the default reconstructs the sun
     window.panel.editors["model"].setCurrentText("linear")
-    qtbot.waitUntil(lambda: window.viewer.frame.result.rgb.max() < before, timeout=20_000)
     assert window.controller.settings.model == "linear"
-    assert window.viewer.frame.result.rgb.max() == pytest.approx(1.0, abs=0.02)
+    # A render of the old model still in flight may land first: wait for the new one.
+    qtbot.waitUntil(
+        lambda: abs(float(window.viewer.frame.result.rgb.max()) - 1.0) <= 0.02, timeout=20_000
+    )
 
 
 def test_the_model_options_placeholder_is_shown_whole(window):
