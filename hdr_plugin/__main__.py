@@ -38,6 +38,9 @@ def main() -> int:
     # 0.1 s CPU per process. Both are read when the library loads, hence before imports.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+    # OCIO's info lines (the built-in OCIO 2.1 configs list inactive colourspaces they do
+    # not have, said three times per load) are not a user's business; warnings still are.
+    os.environ.setdefault("OCIO_LOGGING_LEVEL", "warning")
     _reuse_freed_frames()
 
     from hdr_plugin.cli import main as run_cli

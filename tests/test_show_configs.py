@@ -360,3 +360,19 @@ def test_a_bad_input_lut_is_one_line(extra, message, tmp_path, elsewhere, capsys
     assert main(argv) == 1
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and message in error and not out.exists()
+
+
+def test_the_cli_process_says_nothing_of_ocio_s_info_lines(tmp_path):
+    """An OCIO 2.1 built-in config makes OCIO print info lines on load; the CLI shows none."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OCIO_LOGGING_LEVEL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "hdr_plugin", "--ocio", "ocio://cg-config-v1.0.0_aces-v1.3_ocio-v2.1",
+         "render", str(PLATE), "-o", str(tmp_path / "o.exr"), "-m", "linear", "--no-progress"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "[OpenColorIO Info]" not in done.stderr and done.stderr.strip() == "", done.stderr
