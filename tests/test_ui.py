@@ -405,3 +405,19 @@ def test_panel_keeps_the_files_colourspace_tag_when_another_knob_changes(qtbot, 
     window.request_frame(0)
     qtbot.waitUntil(lambda: window.controller.settings.mix == 0.5, timeout=20_000)
     assert window.controller.frame(0).plate_space == "Linear Rec.709 (sRGB)"
+
+
+def test_a_frame_made_while_the_knobs_changed_is_not_cached(color):
+    controller = ViewerController(PLATES, color=color)
+    node = controller.node
+    process = node.process_frame
+
+    def knobs_change_meanwhile(*args, **kwargs):
+        controller.set_settings(controller.settings.replace(model="linear"))
+        return process(*args, **kwargs)
+
+    node.process_frame = knobs_change_meanwhile
+    stale = controller.frame(0)  # made by the old model, while the knobs changed
+    assert stale.result.rgb.max() > 1.5
+    fresh = controller.frame(0)
+    assert fresh is not stale and fresh.result.rgb.max() == pytest.approx(1.0, abs=0.02)

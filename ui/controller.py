@@ -172,20 +172,27 @@ class ViewerController:
         return luminance_scope(linear, self.nits_per_unit)
 
     def frame(self, index: int) -> Frame:
-        """Read and reconstruct frame ``index`` (cached until the knobs change)."""
-        if index not in self._cache:
-            item = self.files[index]
-            matte = self._mattes[index].path if self._mattes else None
-            image, weights = read_plate_frame(
-                item.path, item.frame, matte, self.settings.matte_channel
-            )
-            rgb, tag = image.straight_rgb, image.colorspace
-            result = self.node.process_frame(rgb, weights, input_colorspace=tag)
-            other = None
-            if self._other is not None:  # the compared model, on the same decoded frame
-                other = self._other.process_frame(rgb, weights, input_colorspace=tag)
-            self._cache[index] = Frame(image.rgb, result.input_colorspace, result, weights, other)
-        return self._cache[index]
+        """Read and reconstruct frame ``index`` (cached until the knobs change).
+
+        A frame whose knobs changed while it was made (a worker thread's) is returned but
+        not cached: the next request makes it with the new knobs.
+        """
+        cached = self._cache.get(index)
+        if cached is not None:
+            return cached
+        node, other_node, mattes, settings = self.node, self._other, self._mattes, self.settings
+        item = self.files[index]
+        matte = mattes[index].path if mattes else None
+        image, weights = read_plate_frame(item.path, item.frame, matte, settings.matte_channel)
+        rgb, tag = image.straight_rgb, image.colorspace
+        result = node.process_frame(rgb, weights, input_colorspace=tag)
+        other = None
+        if other_node is not None:  # the compared model, on the same decoded frame
+            other = other_node.process_frame(rgb, weights, input_colorspace=tag)
+        frame = Frame(image.rgb, result.input_colorspace, result, weights, other)
+        if self.node is node and self._other is other_node:
+            self._cache[index] = frame
+        return frame
 
     def render_sequence(self, output: str | Path, *, cancelled=lambda: False, progress=None):
         """Render the frames shown to EXR through the core; ``cancelled()`` is checked per frame.

@@ -406,20 +406,23 @@ def contact_sheet(
 
 
 class _Signals(QtCore.QObject):
-    done = QtCore.Signal(int, object)
+    done = QtCore.Signal(int, int, object)  # request, frame index, frame
     failed = QtCore.Signal(str)
     progress = QtCore.Signal(int, int)
     finished = QtCore.Signal(str)
 
 
 class _FrameJob(QtCore.QRunnable):
-    def __init__(self, controller: ViewerController, index: int, signals: _Signals) -> None:
+    def __init__(
+        self, controller: ViewerController, index: int, signals: _Signals, request: int
+    ) -> None:
         super().__init__()
         self.controller, self.index, self.signals = controller, index, signals
+        self.request = request
 
     def run(self) -> None:
         try:
-            self.signals.done.emit(self.index, self.controller.frame(self.index))
+            self.signals.done.emit(self.request, self.index, self.controller.frame(self.index))
         except HdrPluginError as exc:
             self.signals.failed.emit(str(exc))
 
@@ -463,6 +466,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.signals.progress.connect(self._progress)
         self.signals.finished.connect(lambda message: self.status.setText(message))
         self._wanted = 0
+        #: The newest frame request; an older one that finishes later is not shown.
+        self._request = 0
         self._cancel = {"cancelled": False}
 
         self.panel = PanelWidget(controller)
@@ -601,12 +606,17 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self._state(display=display, view=view)
 
     def request_frame(self, index: int) -> None:
-        """Reconstruct frame ``index`` off the GUI thread (the newest request wins)."""
-        self._wanted = index
-        self.pool.start(_FrameJob(self.controller, index, self.signals))
+        """Reconstruct frame ``index`` off the GUI thread (the newest request wins).
 
-    def _frame_ready(self, index: int, frame: Frame) -> None:
-        if index == self._wanted:
+        A request made before a knob changed may finish after the newest one: its frame
+        is not shown.
+        """
+        self._wanted = index
+        self._request += 1
+        self.pool.start(_FrameJob(self.controller, index, self.signals, self._request))
+
+    def _frame_ready(self, request: int, index: int, frame: Frame) -> None:
+        if request == self._request and index == self._wanted:
             self.viewer.state = self.viewer.state.replace(frame=index)
             self.viewer.show_frame(frame, self.controller)
             self.show_scope(frame)
