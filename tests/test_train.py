@@ -473,3 +473,22 @@ def test_speckle_measures_tell_a_patchy_highlight_from_a_smooth_one():
     assert abs(speckle_roughness(smooth, truth, sdr)) < 0.05
     assert speckle_roughness(patchy, truth, sdr) > 0.1
     assert np.isnan(speckle_share(truth * 0.5, truth * 0.5, sdr * 0.5))  # nothing clipped
+
+
+@pytest.mark.parametrize("camera", ["jpeg-85", "h264-18"])
+def test_delivery_cameras_compress_the_plate_around_its_clip(color, camera):
+    import shutil
+
+    from hdr_plugin.train.degrade import DELIVERY_PIPELINES
+
+    if camera.startswith("h264") and shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
+    hdr = hdr_scene(64, 96, 4)
+    lossless = synthesize(hdr, color, np.random.default_rng(0), DELIVERY_PIPELINES["srgb-4"])
+    pair = synthesize(hdr, color, np.random.default_rng(0), DELIVERY_PIPELINES[camera])
+    np.testing.assert_allclose(pair.hdr, lossless.hdr)  # the same scene and exposure
+    clipped = (lossless.sdr >= 254 / 255).any(axis=-1)
+    assert clipped.any() and pair.sdr.shape == lossless.sdr.shape
+    # Compression moves clipped values below the clip code and rings around them.
+    assert (pair.sdr[clipped].max(axis=-1) < 254 / 255).any()
+    assert 0 < np.abs(pair.sdr - lossless.sdr).mean() < 0.05

@@ -12,6 +12,7 @@ the SDR clipping level is 1.0 -- the units of the model contract.
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -61,6 +62,9 @@ class Pipeline:
         bits: 8 or 10, or ``None`` for random.
         noise: probability of adding shot/read noise.
         jpeg: probability of JPEG compression (8-bit only).
+        codec: how the camera delivers its 8-bit plates, always: ``jpeg:Q`` (OIIO, 4:2:0
+            chroma, quality Q) or ``h264:CRF`` (ffmpeg's libx264, 4:2:0, BT.709 matrix,
+            limited range, decoded back as ffmpeg and hosts decode it).
         plate_colorspace: the OCIO colourspace a user names for this camera's plates
             (an interop ID; sRGB when its curve has no name).
     """
@@ -75,6 +79,7 @@ class Pipeline:
     bits: int | None = None
     noise: float = 0.3
     jpeg: float = 0.2
+    codec: str | None = None
     plate_colorspace: str = SRGB_REC709
 
 
@@ -108,6 +113,16 @@ EVALUATION_PIPELINES = {
         bits=8,
     ),
 }
+#: Cameras that deliver as real ones do (sRGB, 8-bit, 4 % of pixels clipped): the same
+#: plates stored losslessly, as a camera JPEG (quality 85, 4:2:0) and as an H.264 frame
+#: (CRF 18, 4:2:0). ``evaluate`` measures them beside the model cards' cameras.
+DELIVERY_PIPELINES = {
+    "srgb-4": _camera(curve="srgb", clipped_fraction=0.04, bits=8),
+    "jpeg-85": _camera(curve="srgb", clipped_fraction=0.04, bits=8, codec="jpeg:85"),
+    "h264-18": _camera(curve="srgb", clipped_fraction=0.04, bits=8, codec="h264:18"),
+}
+#: Every camera ``evaluate`` knows.
+CAMERAS = {**EVALUATION_PIPELINES, **DELIVERY_PIPELINES}
 #: The curve family of each evaluation camera; tone-mapped ones are held out of the
 #: estimator's training (:data:`hdr_plugin.crf.TEST_FAMILIES`).
 CAMERA_FAMILIES = {
@@ -118,6 +133,7 @@ CAMERA_FAMILIES = {
     "mobius": "mobius",
     "aces-view": "aces-view",
     "aces1-view": "aces-1-view",
+    **dict.fromkeys(DELIVERY_PIPELINES, "display"),
 }
 
 
@@ -159,10 +175,43 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     try:
         buf = oiio.ImageBuf(np.ascontiguousarray((image * 255).round().astype(np.uint8)))
         buf.specmod().attribute("Compression", f"jpeg:{quality}")
+        buf.specmod().attribute("jpeg:subsampling", "4:2:0")
         buf.write(path)
         return read_image(path).rgb.astype(np.float32)
     finally:
         os.unlink(path)
+
+
+def _h264(image: np.ndarray, crf: int) -> np.ndarray:
+    """An 8-bit RGB frame through libx264 (4:2:0, BT.709, limited range) and back, by ffmpeg."""
+    import OpenImageIO as oiio
+
+    height, width = image.shape[:2]
+    even = np.pad(image, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+    with tempfile.TemporaryDirectory(prefix="hdr-h264-") as folder:
+        source, movie, back = (os.path.join(folder, n) for n in ("f.png", "f.mp4", "b.png"))
+        buf = oiio.ImageBuf(np.ascontiguousarray((even * 255).round().astype(np.uint8)))
+        buf.write(source)
+        for command in (
+            ["-i", source, "-vf", "scale=out_color_matrix=bt709:out_range=tv",
+             "-c:v", "libx264", "-crf", str(crf), "-pix_fmt", "yuv420p",
+             "-colorspace", "bt709", "-color_range", "tv", movie],
+            ["-i", movie, "-vf", "scale=in_color_matrix=bt709:in_range=tv",
+             "-pix_fmt", "rgb48be", back],
+        ):  # fmt: skip
+            subprocess.run(["ffmpeg", "-v", "error", "-y", *command], check=True)
+        decoded = read_image(back).rgb.astype(np.float32)
+    return np.round(decoded[:height, :width] * 255) / 255
+
+
+def _deliver(sdr: np.ndarray, codec: str) -> np.ndarray:
+    """An 8-bit plate as a camera's codec delivers it (:attr:`Pipeline.codec`)."""
+    kind, _, setting = codec.partition(":")
+    if kind == "jpeg":
+        return _jpeg(sdr, int(setting))
+    if kind == "h264":
+        return _h264(sdr, int(setting)).astype(np.float32)
+    raise ValueError(f"unknown codec {codec!r}; codecs: jpeg:Q, h264:CRF")
 
 
 def _quantise(
@@ -172,7 +221,9 @@ def _quantise(
     levels = 2**bits - 1
     sdr = (np.round(continuous * levels) / levels).astype(np.float32)
     quality = None
-    if bits == 8 and rng.random() < pipeline.jpeg:
+    if pipeline.codec is not None:
+        sdr = _deliver(sdr, pipeline.codec)
+    elif bits == 8 and rng.random() < pipeline.jpeg:
         quality = int(rng.integers(70, 96))
         sdr = _jpeg(sdr, quality)
     return sdr, bits, quality

@@ -2,14 +2,15 @@
 
 For every test image (scene families never used to train or choose anything) a fixed set
 of views (four perspective views of a panorama, the centre of a photograph) is degraded by
-each evaluation pipeline (:data:`EVALUATION_PIPELINES`: sRGB with 2 % and 8 % clipped, 10-bit
-gamma 2.4, Hable filmic) with a seed per image, reconstructed by each model through
-:class:`hdr_plugin.node.ReconstructNode` with the plate colourspace a user would name
-(sRGB for the filmic camera, whose curve has no name; for a camera of a show's view, the
-view itself under the show's config, as ``--input-view``), and scored by
-:func:`hdr_plugin.train.metrics.score`. A model named ``NAME@auto`` runs with
-``--input-colorspace auto`` instead (the camera curve estimated from the plate), except on
-a camera named by its view.
+each camera (:data:`EVALUATION_PIPELINES`, the model cards' cameras: sRGB with 2 % and 8 %
+clipped, 10-bit gamma 2.4, tone-mapped curves and views; :data:`DELIVERY_PIPELINES`: the
+same plates losslessly, as a camera JPEG and as an H.264 frame) with a seed per image,
+reconstructed by each model through :class:`hdr_plugin.node.ReconstructNode` with the
+plate colourspace a user would name (sRGB for the filmic camera, whose curve has no name;
+for a camera of a show's view, the view itself under the show's config, as
+``--input-view``), and scored by :func:`hdr_plugin.train.metrics.score`. A model named
+``NAME@auto`` runs with ``--input-colorspace auto`` instead (the camera curve estimated
+from the plate), except on a camera named by its view.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from hdr_plugin.errors import ConfigError
 from hdr_plugin.models import DEFAULT_MODEL
 from hdr_plugin.node import AUTO, ReconstructNode, ReconstructSettings
 from hdr_plugin.train.data import evaluation_views, list_hdr_files, load_hdr, load_split
-from hdr_plugin.train.degrade import CAMERA_FAMILIES, EVALUATION_PIPELINES, synthesize
+from hdr_plugin.train.degrade import CAMERA_FAMILIES, CAMERAS, EVALUATION_PIPELINES, synthesize
 from hdr_plugin.train.metrics import has_flip, score
 from hdr_plugin.train.peers import LIBPLACEBO, libplacebo_inverse, libplacebo_missing
 
@@ -66,9 +67,9 @@ def evaluate(
     color = color or ColorContext.resolve()
     pipelines = list(pipelines)
     for name in pipelines:
-        if name not in EVALUATION_PIPELINES:
+        if name not in CAMERAS:
             raise ConfigError(
-                f"evaluate: unknown pipeline {name!r}; pipelines: {', '.join(EVALUATION_PIPELINES)}"
+                f"evaluate: unknown pipeline {name!r}; pipelines: {', '.join(CAMERAS)}"
             )
     files = list_hdr_files(data, load_split(data)[split])[:limit]
     models = list(models)
@@ -78,7 +79,7 @@ def evaluate(
     viewed = {
         (name, p): _predictor(name, ColorContext(camera.config or color.config_path), camera.view)
         for p in pipelines
-        if (camera := EVALUATION_PIPELINES[p]).named_view
+        if (camera := CAMERAS[p]).named_view
         for name in models
     }
     scores: dict[str, dict[str, list[dict[str, float]]]] = {
@@ -92,8 +93,8 @@ def evaluate(
         for view_index, view in enumerate(evaluation_views(load_hdr(path, color), view_size)):
             for pipeline in pipelines:
                 rng = np.random.default_rng([index, view_index])
-                pair = synthesize(view, color, rng, EVALUATION_PIPELINES[pipeline])
-                named = EVALUATION_PIPELINES[pipeline].plate_colorspace
+                pair = synthesize(view, color, rng, CAMERAS[pipeline])
+                named = CAMERAS[pipeline].plate_colorspace
                 for name, predict in nodes.items():
                     prediction = viewed.get((name, pipeline), predict)(pair.sdr, named)
                     scores[name][pipeline].append(

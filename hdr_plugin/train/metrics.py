@@ -292,7 +292,9 @@ def score(
     if to_rec709 is not None:
         scaled709, reference709 = to_rec709(scaled), to_rec709(reference)
         scores["boundary_step"] = boundary_step(scaled709, sdr) - boundary_step(reference709, sdr)
-        scores["speckle_share"] = speckle_share(scaled709, reference709, sdr)
+        # Against the plate's own clip: the prediction before the fitted scale, whose plain
+        # decode of a clipped channel is at most 1.0.
+        scores["speckle_share"] = speckle_share(to_rec709(prediction), reference709, sdr)
         scores["speckle_roughness"] = speckle_roughness(scaled709, reference709, sdr)
         if has_flip():
             scores["hdr_flip"] = hdr_flip(scaled709, reference709)
