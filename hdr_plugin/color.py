@@ -307,6 +307,7 @@ class ColorContext:
     _processors: dict[tuple, ocio.CPUProcessor] = field(
         init=False, repr=False, default_factory=dict
     )
+    _encodings: dict[str, str] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.config = _load_config(self.config_path)
@@ -436,6 +437,8 @@ class ColorContext:
         Raises:
             ColorError: the display is not one of :data:`DISPLAY_PLATE_ENCODINGS`.
         """
+        if view in self._encodings:  # asked once per frame
+            return self._encodings[view]
         display, name = self.display_view(view)
         candidates = [self.config.getDisplayViewColorSpaceName(display, name)]
         candidates += [
@@ -456,6 +459,7 @@ class ColorContext:
         )
         for display_id, encoding in DISPLAY_PLATE_ENCODINGS.items():
             if screen is not None and _identify(self.config_path, display_id) == screen.getName():
+                self._encodings[view] = encoding
                 return encoding
         shown = screen.getName() if screen is not None else "none"
         raise ColorError(

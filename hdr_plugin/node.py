@@ -374,10 +374,7 @@ class ReconstructNode:
         start = time.perf_counter()
         estimate = None if self._curves is None else self._curve_of(rgb)
         plain = self._inverse_rendering(rgb)
-        if plain is not None:  # the models see the inverse view below its white
-            decode = self._decoder(self._below_white(plain), LINEAR_REC709)
-        else:
-            decode = self._decoder(rgb, source_space, estimate)
+        decode = self._model_decoder(rgb, source_space, estimate, plain)
         encoded = decode(self.spec.input_encoding)
         threshold = s.mask_threshold
         mask_of = lambda: highlight_mask(decode(DEFAULT_INPUT_SPACE), threshold)  # noqa: E731
@@ -441,6 +438,22 @@ class ReconstructNode:
             )
         return None
 
+    def _model_decoder(
+        self,
+        rgb: np.ndarray,
+        source_space: str,
+        estimate: CurveEstimate | None,
+        plain: np.ndarray | None,
+    ) -> Callable[[str], np.ndarray]:
+        """What the models read, as :meth:`_decoder` hands it out.
+
+        The plate; or, under an input view (LUT), its inverse (``plain``, from
+        :meth:`_inverse_rendering`) relative to the view's white.
+        """
+        if plain is not None:
+            return self._decoder(self._below_white(plain), LINEAR_REC709)
+        return self._decoder(rgb, source_space, estimate)
+
     def _below_white(self, plain: np.ndarray) -> np.ndarray:
         """The inverse-rendered plate as display-linear Rec.709 relative to the view's white.
 
@@ -493,12 +506,9 @@ class ReconstructNode:
             held = True
         hold = getattr(self.model, "hold_statistics", None)
         if hold is not None and self.spec.global_parts:
+            source_space = self.resolve_input_colorspace(input_colorspace)
             plain = self._inverse_rendering(rgb)
-            if plain is not None:
-                decode = self._decoder(self._below_white(plain), LINEAR_REC709)
-            else:
-                source_space = self.resolve_input_colorspace(input_colorspace)
-                decode = self._decoder(rgb, source_space, self._held_curve)
+            decode = self._model_decoder(rgb, source_space, self._held_curve, plain)
             hold(decode(self.spec.input_encoding))
             held = True
         return held

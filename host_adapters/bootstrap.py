@@ -67,6 +67,7 @@ def install_package(source: Path, target: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(source, staging, ignore=shutil.ignore_patterns("__pycache__"))
     (staging / "environment.json").write_text(json.dumps(environment(), indent=2) + "\n")
+    shutil.copyfile(Path(__file__).with_name("use_environment.py"), staging / "_environment.py")
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target

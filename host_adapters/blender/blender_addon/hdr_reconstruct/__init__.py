@@ -7,9 +7,6 @@ minor version (compiled packages such as torch and NumPy are built for it): Pyth
 for Blender 4.1 to 4.4.
 """
 
-import json
-import site
-import sys
 from pathlib import Path
 
 bl_info = {
@@ -24,19 +21,9 @@ bl_info = {
 
 
 def _use_environment() -> None:
-    record = json.loads(Path(__file__).with_name("environment.json").read_text())
-    wanted = tuple(record["python"][:2])
-    if sys.version_info[:2] != wanted:
-        raise ImportError(
-            f"hdr_plugin was installed for Python {wanted[0]}.{wanted[1]}, Blender runs Python "
-            f"{sys.version_info[0]}.{sys.version_info[1]}; run `hdr-plugin install-blender` "
-            "from an environment of Blender's Python version"
-        )
-    before = list(sys.path)
-    for folder in record["site_packages"]:
-        site.addsitedir(folder)  # also runs the .pth files of an editable install
-    added = [p for p in sys.path if p not in before]
-    sys.path[:] = [*added, *(p for p in sys.path if p not in added)]
+    from ._environment import use_environment  # installed beside this file
+
+    use_environment(Path(__file__).parent, "Blender", "hdr-plugin install-blender")
 
 
 def register() -> None:
