@@ -43,9 +43,6 @@ GAMMA22_REC709 = "g22_rec709_scene"
 #: Plates are sRGB-encoded Rec.709 unless the user or the file says otherwise.
 DEFAULT_INPUT_SPACE = SRGB_REC709
 DEFAULT_OUTPUT_SPACE = WORKING_SPACE
-#: HDR video display encodings (ITU-R BT.2100).
-PQ_REC2020 = "pq_rec2020_display"
-HLG_REC2020 = "hlg_rec2020_display"
 #: The built-in config whose colourspaces define the interop IDs above for a config that
 #: has neither those IDs nor aliases for them (OCIO identifies its own colourspaces against
 #: this one through their interchange roles).
@@ -421,11 +418,6 @@ class ColorContext:
                 f"in OCIO config {self.config_path!r}"
             )
         return found
-
-    def default_view(self) -> tuple[str, str]:
-        """The config's default display and its default view."""
-        display = self.config.getDefaultDisplay()
-        return display, self.config.getDefaultView(display)
 
     def display_encoding(self, view: str) -> str:
         """The plate encoding (an interop ID) of the display that ``view`` renders to.
