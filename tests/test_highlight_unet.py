@@ -4,6 +4,8 @@ Built with random weights in a temporary $HDR_PLUGIN_WEIGHTS, so that these spec
 architecture whatever the shipped weights are (tests/test_shipped_weights.py covers those).
 """
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -14,7 +16,8 @@ from hdr_plugin.io import read_image
 from hdr_plugin.models import create_model, get_spec
 from hdr_plugin.models.engine.gate import GATE_THRESHOLD, LinearGate
 from hdr_plugin.models.engine.weights import save_weights
-from hdr_plugin.models.highlight_unet.arch import CLIP_LINEAR, HighlightUNet, _box_max
+from hdr_plugin.models.highlight_unet.arch import HighlightUNet, _box_max
+from hdr_plugin.models.highlight_unet.clip import CLIP_LINEAR, NEAR_CLIP, chroma_subsampled
 from hdr_plugin.node import ReconstructNode, ReconstructSettings
 from tests.conftest import REPO, gradient_plate
 
@@ -146,3 +149,74 @@ def test_the_expanding_path_on_a_window_is_the_whole_unets_there(window):
         part = net.features(x, window)
     r0, r1, c0, c1 = window
     torch.testing.assert_close(part, whole[:, :, r0:r1, c0:c1], rtol=1e-5, atol=1e-6)
+
+
+def _through(plate: np.ndarray, codec: str) -> np.ndarray:
+    from hdr_plugin.train.degrade import _deliver
+
+    return _deliver(plate, codec, 10 if codec.startswith("prores") else 8)
+
+
+def _linear(color, plate: np.ndarray) -> torch.Tensor:
+    linear = np.clip(color.convert(plate, "srgb", LINEAR_REC709), 0, 1)
+    return torch.from_numpy(np.ascontiguousarray(linear)).permute(2, 0, 1)[None]
+
+
+@pytest.mark.parametrize("codec", ["jpeg:85", "jpeg:95", "h264:18", "prores:3"])
+def test_a_codecs_subsampled_chroma_is_read_from_the_plate_whatever_its_crop(color, codec):
+    if not codec.startswith("jpeg") and shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (CI installs it)")
+    plate = read_image(CROP).rgb
+    assert not chroma_subsampled(_linear(color, plate))  # stored losslessly: full chroma
+    delivered = _through(plate, codec)
+    assert chroma_subsampled(_linear(color, delivered))
+    assert chroma_subsampled(_linear(color, delivered[1:, 3:]))  # a crop by odd offsets
+    grey = np.repeat(delivered.mean(axis=-1, keepdims=True), 3, axis=-1)
+    assert not chroma_subsampled(_linear(color, grey))  # nothing to tell from
+
+
+def _net(color) -> HighlightUNet:
+    return create_model("highlight-unet", color, {"device": "cpu", "precision": "float32"}).net
+
+
+def test_a_lossless_plate_changes_at_its_top_code_only(color, weights):
+    plate = read_image(CROP).rgb
+    plate[:8, :, 0] = 254 / 255  # one code below the clip: the scene is below it there
+    linear = _linear(color, plate)
+    assert not chroma_subsampled(linear)
+    with torch.no_grad():
+        out = _net(color)(linear)
+    top = linear >= CLIP_LINEAR
+    assert top.any() and not top[:, 0, :8].any()
+    assert torch.equal(out[~top], linear[~top])  # bit for bit
+    assert (out[top] >= linear[top]).all() and out[top].mean() > 1.2
+
+
+def test_on_a_compressed_plate_a_speckled_highlight_is_lifted_as_a_whole(color, weights):
+    """JPEG leaves part of a clipped highlight below the top code; the detector's
+    probability lifts those channels too, and nothing far from the clip changes."""
+    plate = read_image(CROP).rgb
+    linear = _linear(color, _through(plate, "jpeg:85"))
+    net = _net(color)
+    with torch.no_grad():  # a detector sure of every near-clip channel
+        net.detector.head.weight.zero_()
+        net.detector.head.bias.fill_(20.0)
+        out = net(linear)
+    clipped = torch.from_numpy(plate >= 1.0).permute(2, 0, 1)[None]
+    speckled = clipped & (linear < CLIP_LINEAR) & (linear >= NEAR_CLIP)
+    assert int(speckled.sum()) > 50
+    assert (out[speckled] >= CLIP_LINEAR * (1 - 1e-6)).all()  # lifted to the clip at least
+    assert out[speckled].mean() > 1.5
+    far = linear < NEAR_CLIP
+    assert torch.equal(out[far], linear[far])
+
+
+def test_torchscript_export_keeps_the_detector(color, weights, tmp_path):
+    model = create_model("highlight-unet", color, {"device": "cpu", "precision": "float32"})
+    path = export_torchscript(model, tmp_path / "hu.pt")
+    x = _linear(color, _through(read_image(CROP).rgb, "jpeg:80"))
+    assert chroma_subsampled(x)
+    with torch.no_grad():
+        script = torch.jit.load(str(path))(x)[0].permute(1, 2, 0).numpy()
+    python = model(x[0].permute(1, 2, 0).numpy())
+    np.testing.assert_allclose(script, python, rtol=1e-4, atol=1e-5)

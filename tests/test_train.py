@@ -62,8 +62,22 @@ def test_committed_split_keeps_families_together():
     split = json.loads(SPLIT_FILE.read_text())
     train, validation, test = ({scene_family(f) for f in split[k]} for k in SPLITS)
     assert not train & validation and not train & test and not validation & test
-    assert sum(len(split[k]) for k in SPLITS) == 58
-    assert len(test) == 9 and len(validation) == 5
+    assert sum(len(split[k]) for k in SPLITS) == 109
+    assert len(test) == 19 and len(validation) == 10
+
+
+def test_a_grown_data_set_keeps_every_earlier_family_where_it_was(hdr_folder):
+    earlier = make_split(hdr_folder)
+    write_image(hdr_folder / "alpha_03_1k.hdr", hdr_scene(96, 192, 6), "float")
+    for index, name in enumerate(("zeta", "eta", "theta", "iota", "kappa", "lambda")):
+        write_image(hdr_folder / f"{name}.exr", hdr_scene(64, 64, 7 + index), "half")
+    grown = make_split(hdr_folder, earlier)
+    for name in SPLITS:
+        assert set(earlier[name]) <= set(grown[name])
+    assert "alpha_03_1k.hdr" in grown["train"]  # its family was training
+    # The six new families split by the rule among themselves (eta iota kappa lambda
+    # theta zeta): the third is test.
+    assert set(grown["test"]) - set(earlier["test"]) == {"kappa.exr"}
 
 
 def test_a_packed_copy_without_the_test_images_keeps_the_committed_split(tmp_path, monkeypatch):
@@ -475,20 +489,23 @@ def test_speckle_measures_tell_a_patchy_highlight_from_a_smooth_one():
     assert np.isnan(speckle_share(truth * 0.5, truth * 0.5, sdr * 0.5))  # nothing clipped
 
 
-@pytest.mark.parametrize("camera", ["jpeg-85", "h264-18"])
+@pytest.mark.parametrize("camera", ["jpeg-85", "h264-18", "h265-22", "prores-hq"])
 def test_delivery_cameras_compress_the_plate_around_its_clip(color, camera):
     import shutil
 
     from hdr_plugin.train.degrade import DELIVERY_PIPELINES
 
-    if camera.startswith("h264") and shutil.which("ffmpeg") is None:
+    if not camera.startswith("jpeg") and shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
     hdr = hdr_scene(64, 96, 4)
     lossless = synthesize(hdr, color, np.random.default_rng(0), DELIVERY_PIPELINES["srgb-4"])
     pair = synthesize(hdr, color, np.random.default_rng(0), DELIVERY_PIPELINES[camera])
     np.testing.assert_allclose(pair.hdr, lossless.hdr)  # the same scene and exposure
-    clipped = (lossless.sdr >= 254 / 255).any(axis=-1)
+    if pair.info["bits"] == 8:  # the same plate, stored losslessly
+        np.testing.assert_array_equal(pair.stored, lossless.sdr)
+    top = 1 - 0.5 / (2 ** pair.info["bits"] - 1)
+    clipped = (pair.stored >= top).any(axis=-1)
     assert clipped.any() and pair.sdr.shape == lossless.sdr.shape
-    # Compression moves clipped values below the clip code and rings around them.
-    assert (pair.sdr[clipped].max(axis=-1) < 254 / 255).any()
-    assert 0 < np.abs(pair.sdr - lossless.sdr).mean() < 0.05
+    # Compression moves clipped values below the top code and rings around them.
+    assert (pair.sdr[clipped].max(axis=-1) < top).any()
+    assert 0 < np.abs(pair.sdr - pair.stored).mean() < 0.05

@@ -36,22 +36,35 @@ def scene_family(path: str | Path) -> str:
     return re.sub(r"_\d+$", "", stem)
 
 
-def make_split(folder: str | Path) -> dict[str, list[str]]:
-    """Train / validation / test file names of an HDR folder, split by scene family."""
+def make_split(
+    folder: str | Path, previous: dict[str, list[str]] | None = None
+) -> dict[str, list[str]]:
+    """Train / validation / test file names of an HDR folder, split by scene family.
+
+    With ``previous`` (an earlier split of the same data), every family it names keeps its
+    part, so a test scene never moves into training; the families new to the folder are
+    split by the same rule among themselves.
+    """
     files = sorted(p.name for p in Path(folder).iterdir() if p.suffix.lower() in HDR_SUFFIXES)
-    families = sorted({scene_family(f) for f in files})
+    kept = {scene_family(f): name for name in SPLITS for f in (previous or {}).get(name, [])}
+    families = sorted({scene_family(f) for f in files} - set(kept))
     test = set(families[TEST_OFFSET::TEST_EVERY])
     validation = set(families[VALIDATION_OFFSET::VALIDATION_EVERY]) - test
-    if not validation and len(families) - len(test) > 1:  # small folders: the last family
-        validation = {[f for f in families if f not in test][-1]}
-    part = {
+    if not validation and not kept and len(families) - len(test) > 1:
+        validation = {[f for f in families if f not in test][-1]}  # small folders: the last
+    part = kept | {
         f: "test" if f in test else "validation" if f in validation else "train" for f in families
     }
+    rule = (
+        f"scene families sorted by name; every {TEST_EVERY}th from index {TEST_OFFSET} "
+        f"is test, every {VALIDATION_EVERY}th from index {VALIDATION_OFFSET} validation"
+    )
+    if kept:
+        rule = f"families of the previous split keep their part; new families: {rule}"
     return {
-        "rule": f"scene families sorted by name; every {TEST_EVERY}th from index {TEST_OFFSET} "
-        f"is test, every {VALIDATION_EVERY}th from index {VALIDATION_OFFSET} validation",
-        "test_families": sorted(test),
-        "validation_families": sorted(validation),
+        "rule": rule,
+        "test_families": sorted(f for f, name in part.items() if name == "test"),
+        "validation_families": sorted(f for f, name in part.items() if name == "validation"),
         **{name: [f for f in files if part[scene_family(f)] == name] for name in SPLITS},
     }
 

@@ -62,9 +62,11 @@ class Pipeline:
         bits: 8 or 10, or ``None`` for random.
         noise: probability of adding shot/read noise.
         jpeg: probability of JPEG compression (8-bit only).
-        codec: how the camera delivers its 8-bit plates, always: ``jpeg:Q`` (OIIO, 4:2:0
-            chroma, quality Q) or ``h264:CRF`` (ffmpeg's libx264, 4:2:0, BT.709 matrix,
-            limited range, decoded back as ffmpeg and hosts decode it).
+        codec: how the camera delivers its plates, always: ``jpeg:Q`` (OIIO, quality Q,
+            4:2:0 chroma; ``jpeg:Q:4:4:4`` full chroma; 8-bit), or a video codec through
+            ffmpeg, BT.709 matrix and limited range, decoded back as ffmpeg and hosts decode
+            it: ``h264:CRF`` (libx264) and ``h265:CRF`` (libx265), 4:2:0 at the camera's
+            ``bits``; ``prores:PROFILE`` (prores_ks, 4:2:2, 10-bit).
         plate_colorspace: the OCIO colourspace a user names for this camera's plates
             (an interop ID; sRGB when its curve has no name).
     """
@@ -113,13 +115,16 @@ EVALUATION_PIPELINES = {
         bits=8,
     ),
 }
-#: Cameras that deliver as real ones do (sRGB, 8-bit, 4 % of pixels clipped): the same
-#: plates stored losslessly, as a camera JPEG (quality 85, 4:2:0) and as an H.264 frame
-#: (CRF 18, 4:2:0). ``evaluate`` measures them beside the model cards' cameras.
+#: Cameras that deliver as real ones do (sRGB, 4 % of pixels clipped): the same plates
+#: stored losslessly (8-bit), as a camera JPEG (quality 85, 4:2:0), as an H.264 frame (CRF
+#: 18, 4:2:0, 8-bit), as an H.265 frame (CRF 22, 4:2:0, 10-bit) and as ProRes 422 HQ
+#: (10-bit). ``evaluate`` measures them beside the model cards' cameras.
 DELIVERY_PIPELINES = {
     "srgb-4": _camera(curve="srgb", clipped_fraction=0.04, bits=8),
     "jpeg-85": _camera(curve="srgb", clipped_fraction=0.04, bits=8, codec="jpeg:85"),
     "h264-18": _camera(curve="srgb", clipped_fraction=0.04, bits=8, codec="h264:18"),
+    "h265-22": _camera(curve="srgb", clipped_fraction=0.04, bits=10, codec="h265:22"),
+    "prores-hq": _camera(curve="srgb", clipped_fraction=0.04, bits=10, codec="prores:3"),
 }
 #: Every camera ``evaluate`` knows.
 CAMERAS = {**EVALUATION_PIPELINES, **DELIVERY_PIPELINES}
@@ -160,6 +165,12 @@ class Pair:
     exposure: float
     info: dict = field(default_factory=dict)
 
+    @property
+    def stored(self) -> np.ndarray:
+        """The plate stored losslessly: ``sdr`` before the camera's codec, if it has one."""
+        levels = 2 ** self.info["bits"] - 1
+        return (np.round(self.sdr_continuous * levels) / levels).astype(np.float32)
+
 
 def exposure_for_clipping(hdr: np.ndarray, fraction: float) -> float:
     """Scale at which ``fraction`` of pixels of ``hdr`` have their max channel at or above 1."""
@@ -167,7 +178,7 @@ def exposure_for_clipping(hdr: np.ndarray, fraction: float) -> float:
     return 1.0 / max(level, 1e-6)
 
 
-def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+def _jpeg(image: np.ndarray, quality: int, chroma: str = "4:2:0") -> np.ndarray:
     import OpenImageIO as oiio
 
     handle, path = tempfile.mkstemp(suffix=".jpg")
@@ -175,43 +186,68 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     try:
         buf = oiio.ImageBuf(np.ascontiguousarray((image * 255).round().astype(np.uint8)))
         buf.specmod().attribute("Compression", f"jpeg:{quality}")
-        buf.specmod().attribute("jpeg:subsampling", "4:2:0")
+        buf.specmod().attribute("jpeg:subsampling", chroma)
         buf.write(path)
         return read_image(path).rgb.astype(np.float32)
     finally:
         os.unlink(path)
 
 
-def _h264(image: np.ndarray, crf: int) -> np.ndarray:
-    """An 8-bit RGB frame through libx264 (4:2:0, BT.709, limited range) and back, by ffmpeg."""
+#: ffmpeg's encoder arguments per video codec of :attr:`Pipeline.codec` (BT.709 matrix,
+#: limited range, as cameras and editors deliver).
+_VIDEO = {
+    "h264": (["-c:v", "libx264", "-crf"], {8: "yuv420p", 10: "yuv420p10le"}),
+    "h265": (["-c:v", "libx265", "-x265-params", "log-level=error", "-crf"],
+             {8: "yuv420p", 10: "yuv420p10le"}),
+    "prores": (["-c:v", "prores_ks", "-profile:v"], {10: "yuv422p10le"}),
+}  # fmt: skip
+
+
+def _video(image: np.ndarray, codec: str, setting: str, bits: int) -> np.ndarray:
+    """An RGB frame through an ffmpeg encoder and back, as ffmpeg and hosts decode it.
+
+    ``setting`` is the CRF (h264, h265) or the ProRes profile (prores_ks, 0-3); ``bits``
+    the encoder's bit depth (8 or 10). The frame is converted to Y'CbCr with the BT.709
+    matrix in limited range, chroma subsampled as the codec does, and decoded back to RGB
+    rounded to ``bits``.
+    """
     import OpenImageIO as oiio
 
+    arguments, formats = _VIDEO[codec]
+    if bits not in formats:
+        raise ValueError(f"{codec} is delivered at {' or '.join(map(str, formats))} bits")
     height, width = image.shape[:2]
     even = np.pad(image, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
-    with tempfile.TemporaryDirectory(prefix="hdr-h264-") as folder:
-        source, movie, back = (os.path.join(folder, n) for n in ("f.png", "f.mp4", "b.png"))
-        buf = oiio.ImageBuf(np.ascontiguousarray((even * 255).round().astype(np.uint8)))
+    with tempfile.TemporaryDirectory(prefix=f"hdr-{codec}-") as folder:
+        source, movie, back = (os.path.join(folder, n) for n in ("f.png", "f.mov", "b.png"))
+        # The plate's own bit depth: an 8-bit source goes through ffmpeg as 8-bit RGB.
+        depth = (255, np.uint8) if bits == 8 else (65535, np.uint16)
+        buf = oiio.ImageBuf(np.ascontiguousarray((even * depth[0]).round().astype(depth[1])))
         buf.write(source)
         for command in (
             ["-i", source, "-vf", "scale=out_color_matrix=bt709:out_range=tv",
-             "-c:v", "libx264", "-crf", str(crf), "-pix_fmt", "yuv420p",
+             *arguments, setting, "-pix_fmt", formats[bits],
              "-colorspace", "bt709", "-color_range", "tv", movie],
             ["-i", movie, "-vf", "scale=in_color_matrix=bt709:in_range=tv",
              "-pix_fmt", "rgb48be", back],
         ):  # fmt: skip
             subprocess.run(["ffmpeg", "-v", "error", "-y", *command], check=True)
         decoded = read_image(back).rgb.astype(np.float32)
-    return np.round(decoded[:height, :width] * 255) / 255
+    levels = 2**bits - 1
+    return np.round(decoded[:height, :width] * levels) / levels
 
 
-def _deliver(sdr: np.ndarray, codec: str) -> np.ndarray:
-    """An 8-bit plate as a camera's codec delivers it (:attr:`Pipeline.codec`)."""
+def _deliver(sdr: np.ndarray, codec: str, bits: int) -> np.ndarray:
+    """A plate as a camera's codec delivers it (:attr:`Pipeline.codec`)."""
     kind, _, setting = codec.partition(":")
     if kind == "jpeg":
-        return _jpeg(sdr, int(setting))
-    if kind == "h264":
-        return _h264(sdr, int(setting)).astype(np.float32)
-    raise ValueError(f"unknown codec {codec!r}; codecs: jpeg:Q, h264:CRF")
+        quality, _, chroma = setting.partition(":")
+        return _jpeg(sdr, int(quality), chroma or "4:2:0")
+    if kind in _VIDEO:
+        return _video(sdr, kind, setting, bits).astype(np.float32)
+    raise ValueError(
+        f"unknown codec {codec!r}; codecs: jpeg:Q[:4:4:4], h264:CRF, h265:CRF, prores:PROFILE"
+    )
 
 
 def _quantise(
@@ -222,7 +258,7 @@ def _quantise(
     sdr = (np.round(continuous * levels) / levels).astype(np.float32)
     quality = None
     if pipeline.codec is not None:
-        sdr = _deliver(sdr, pipeline.codec)
+        sdr = _deliver(sdr, pipeline.codec, bits)
     elif bits == 8 and rng.random() < pipeline.jpeg:
         quality = int(rng.integers(70, 96))
         sdr = _jpeg(sdr, quality)

@@ -98,7 +98,9 @@ def evaluate(
                 for name, predict in nodes.items():
                     prediction = viewed.get((name, pipeline), predict)(pair.sdr, named)
                     scores[name][pipeline].append(
-                        score(prediction, pair.hdr, pair.sdr, to_rec709=to_rec709)
+                        score(
+                            prediction, pair.hdr, pair.sdr, to_rec709=to_rec709, stored=pair.stored
+                        )
                     )
     return {
         name: {

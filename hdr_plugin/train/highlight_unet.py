@@ -11,13 +11,16 @@ each view counts by how much it can still improve, not by how bright it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE
+from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
 from hdr_plugin.crf import SAMPLES
-from hdr_plugin.models.highlight_unet.arch import CLIP_LINEAR
-from hdr_plugin.train.degrade import Pair
+from hdr_plugin.models.highlight_unet.clip import CLIP_LINEAR, NEAR_CLIP
+from hdr_plugin.train.degrade import Pair, Pipeline, synthesize
 from hdr_plugin.train.losses import log_clipped_pu21_error
 from hdr_plugin.train.trainer import Trainer, stack
 
@@ -62,3 +65,103 @@ class HighlightUNetTrainer(Trainer):
 
 #: What :func:`~hdr_plugin.train.trainer.make_trainer` builds for this family.
 TRAINER = HighlightUNetTrainer
+
+
+#: How the detector's training plates are delivered: (weight, codec, bits); ``None`` is a
+#: lossless plate. Quality, CRF and profile are drawn per plate.
+DETECTOR_CODECS = (
+    (0.30, "jpeg", 8),
+    (0.15, "h264", 8),
+    (0.05, "h264", 10),
+    (0.10, "h265", 8),
+    (0.10, "h265", 10),
+    (0.15, "prores", 10),
+    (0.15, None, 8),
+)
+
+
+def detector_pipeline(rng: np.random.Generator) -> Pipeline:
+    """A camera of the clip detector's training: a display curve and a codec of real deliveries."""
+    weights = np.array([w for w, _, _ in DETECTOR_CODECS])
+    _, kind, bits = DETECTOR_CODECS[int(rng.choice(len(weights), p=weights / weights.sum()))]
+    setting = {
+        "jpeg": lambda: str(int(rng.integers(60, 96))),
+        "h264": lambda: str(int(rng.integers(12, 29))),
+        "h265": lambda: str(int(rng.integers(12, 29))),
+        "prores": lambda: str(int(rng.integers(0, 4))),
+    }
+    curve = str(rng.choice(["srgb", "bt1886", "gamma22"]))
+    return Pipeline(
+        curve=curve,
+        bits=bits,
+        codec=None if kind is None else f"{kind}:{setting[kind]()}",
+        clip_range=(0.01, 0.12),
+        jpeg=0.0,
+    )
+
+
+def detector_sample(
+    view: np.ndarray, color: ColorContext, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(linear plate, truth) of one view through a delivering camera (:func:`detector_pipeline`).
+
+    The plate is decoded by its camera's true curve; the truth is 1 where the same plate
+    stored losslessly has the channel at its top code.
+    """
+    pair = synthesize(view, color, rng, detector_pipeline(rng))
+    levels = 2 ** pair.info["bits"] - 1
+    truth = pair.stored >= (levels - 0.5) / levels
+    return decode(pair), truth.astype(np.float32)
+
+
+def train_clip_detector(
+    detector: torch.nn.Module,
+    plates: np.ndarray,
+    truths: np.ndarray,
+    *,
+    steps: int,
+    batch: int = 16,
+    crop: int = 96,
+    lr: float = 2e-3,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> list[float]:
+    """Fit the detector's logits to the truth on near-clip channels (binary cross-entropy).
+
+    ``plates`` and ``truths`` are (N, H, W, 3) float32: display-linear plates and where
+    each channel clipped. Crops are drawn around near-clip pixels; the learning rate
+    anneals by a cosine. Returns the loss per 100 steps.
+    """
+    rng = np.random.default_rng(seed)
+    x = torch.from_numpy(plates).permute(0, 3, 1, 2)
+    y = torch.from_numpy(truths).permute(0, 3, 1, 2)
+    near = (x >= NEAR_CLIP).any(dim=1)
+    centres = [torch.nonzero(n) for n in near]
+    usable = [i for i, c in enumerate(centres) if len(c)]
+    optimiser = torch.optim.Adam(detector.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
+    height, width = plates.shape[1:3]
+    losses, running = [], []
+    for step in range(steps):
+        crops_x, crops_y = [], []
+        for _ in range(batch):
+            index = usable[int(rng.integers(len(usable)))]
+            row, col = (int(v) for v in centres[index][int(rng.integers(len(centres[index])))])
+            top = int(np.clip(row - crop // 2, 0, height - crop))
+            left = int(np.clip(col - crop // 2, 0, width - crop))
+            crops_x.append(x[index, :, top : top + crop, left : left + crop])
+            crops_y.append(y[index, :, top : top + crop, left : left + crop])
+        bx, by = torch.stack(crops_x), torch.stack(crops_y)
+        weight = (bx >= NEAR_CLIP).float()
+        loss = F.binary_cross_entropy_with_logits(detector(bx), by, weight=weight, reduction="sum")
+        loss = loss / weight.sum().clamp(min=1.0)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        running.append(float(loss.detach()))
+        if (step + 1) % 100 == 0:
+            losses.append(float(np.mean(running)))
+            running = []
+            log(f"steps {step - 98}-{step + 1}: bce {losses[-1]:.4f}")
+    return losses

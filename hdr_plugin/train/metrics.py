@@ -268,6 +268,7 @@ def score(
     sdr: np.ndarray,
     *,
     to_rec709: Callable[[np.ndarray], np.ndarray] | None = None,
+    stored: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every metric for one image, after fitting the scale on well-exposed pixels.
 
@@ -279,9 +280,14 @@ def score(
             the clip boundary's step (prediction's minus the reference's, stops) and the
             speckle measures (:func:`speckle_share`, :func:`speckle_roughness`) are scored,
             and with ``flip-evaluator`` installed, HDR-FLIP too.
+        stored: the same plate stored losslessly, when ``sdr`` went through a codec: the
+            clipped region, its boundary and the speckle measures are where the scene
+            clipped (this plate's clip), not where the codec left values at the clip, so a
+            compressed camera is scored on the same pixels as its lossless twin.
     """
     exposed = well_exposed(sdr)
     scaled = prediction * fit_scale(prediction, reference, exposed)
+    sdr = sdr if stored is None else stored
     clipped = clipped_region(sdr)
     scores = {
         "pu21_psnr": pu21_psnr(scaled, reference),

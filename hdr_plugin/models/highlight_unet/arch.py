@@ -2,13 +2,14 @@
 
 The plate arrives display-linear Rec.709 (OCIO's linearisation, 1.0 = SDR peak). Below the
 clip that is already the scene, so the output is the input there, bit for bit. A channel
-at the clip (linear >= :data:`CLIP_LINEAR`) is multiplied by ``exp(g)``, ``g >= 0`` a log
-gain per channel predicted by a small U-Net (Ronneberger et al., MICCAI 2015) that runs on
-a proxy of the frame whose short edge is :attr:`HighlightUNet.proxy_edge` pixels: the
-gated positive residual of HDRCNN (Eilertsen et al., SIGGRAPH Asia 2017) over an exact
-linearisation, with the context a clipped pixel needs (how large and how deep its
-highlight is, how bright and how coloured its surround, what else in the frame is bright)
-within the U-Net's receptive field (about 200 proxy pixels) and its global pooling.
+at the clip (its top code: linear >= ``clip.CLIP_LINEAR``) is multiplied by ``exp(g)``,
+``g >= 0`` a log gain per channel predicted by a small U-Net (Ronneberger et al., MICCAI
+2015) that runs on a proxy of the frame whose short edge is
+:attr:`HighlightUNet.proxy_edge` pixels: the gated positive residual of HDRCNN (Eilertsen
+et al., SIGGRAPH Asia 2017) over an exact linearisation, with the context a clipped pixel
+needs (how large and how deep its highlight is, how bright and how coloured its surround,
+what else in the frame is bright) within the U-Net's receptive field (about 200 proxy
+pixels) and its global pooling.
 
 The gain meets the plate continuously at the edge of the clip: on the proxy, a clipped
 channel's log gain is weighted by how deep inside its clipped region the proxy pixel is
@@ -16,6 +17,12 @@ channel's log gain is weighted by how deep inside its clipped region the proxy p
 smaller region), and the weighted gain is upsampled smoothly. A broad region where one
 channel clipped (a sunset sky where only red clipped) therefore rises from the decoded
 plate instead of stepping up at its edge.
+
+On a plate whose chroma a codec subsampled (JPEG, H.264, ProRes), a clipped highlight is
+no longer at the top code throughout, so each channel's probability ``p`` of having clipped
+comes from :class:`~hdr_plugin.models.highlight_unet.clip.ClipDetector` instead, and the
+channel becomes ``(1 - p) x + p max(x, clip) exp(g)``: a highlight the codec speckled is
+lifted as a whole (see :mod:`hdr_plugin.models.highlight_unet.clip`).
 
 The whole model is torch: it runs on the GPU when there is one and scripts to TorchScript
 (``hdr-plugin export``) with any frame size.
@@ -28,10 +35,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdr_plugin.models.engine.gate import start_at_the_linearisation
+from hdr_plugin.models.highlight_unet.clip import (
+    CLIP_LINEAR,
+    DETECTOR_REACH,
+    NEAR_CLIP,
+    ClipDetector,
+    chroma_subsampled,
+)
 
-#: Display-linear value at which a channel counts as clipped: between the linear values of
-#: 8-bit codes 253 and 254 for sRGB, gamma 2.2 and BT.1886 plates.
-CLIP_LINEAR = 0.99
 #: Linear values are floored here before the log the network sees (about 1/1000 of peak).
 LOG_FLOOR = 1e-3
 #: Inputs per proxy pixel: log linear RGB, the clipped share of each channel.
@@ -174,7 +185,10 @@ class HighlightUNet(nn.Module):
         self.feather = feather
         # Attributes, not globals, so that TorchScript sees them.
         self.clip_linear = CLIP_LINEAR
+        self.near_clip = NEAR_CLIP
+        self.detector_reach = DETECTOR_REACH
         self.log_floor = LOG_FLOOR
+        self.detector = ClipDetector()
         self.down = nn.ModuleList()
         cin = IN_CHANNELS
         for width in widths:
@@ -194,12 +208,40 @@ class HighlightUNet(nn.Module):
         # int(round()) rather than round(): TorchScript's round returns a float.
         return [max(1, int(round(height * scale))), max(1, int(round(width * scale)))]  # noqa: RUF046
 
+    def clip_probability(self, linear: torch.Tensor, clipped: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) probability that each channel of ``linear`` clipped in the scene.
+
+        ``clipped`` is ``linear >= clip_linear``. On a plate with full chroma that is the
+        answer (0 or 1); on one whose chroma a codec subsampled, the detector's probability
+        from :data:`NEAR_CLIP` up, computed on the window of near-clip pixels only.
+        """
+        hard = clipped.to(linear.dtype)
+        compressed = chroma_subsampled(linear)
+        near = linear >= self.near_clip
+        if not bool(compressed.any()) or int(torch.count_nonzero(near)) == 0:
+            return hard
+        rows = near.any(dim=3).any(dim=1).any(dim=0).nonzero()
+        cols = near.any(dim=2).any(dim=1).any(dim=0).nonzero()
+        size = [linear.shape[2], linear.shape[3]]
+        window = [int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1]
+        reach = _grow(window, self.detector_reach, size)
+        logit = self.detector(_crop(linear, reach).float())
+        inner = [window[0] - reach[0], window[1] - reach[0]]
+        inner += [window[2] - reach[2], window[3] - reach[2]]
+        detected = torch.zeros_like(hard)
+        detected[:, :, window[0] : window[1], window[2] : window[3]] = torch.sigmoid(
+            _crop(logit, inner)
+        ).to(hard.dtype)
+        soft = torch.maximum(hard, detected * near.to(hard.dtype))
+        return torch.where(compressed[:, None, None, None], soft, hard)
+
     def log_gains(
         self, linear: torch.Tensor, clipped: torch.Tensor
     ) -> tuple[torch.Tensor, list[int]]:
         """Log gains >= 0 on the proxy of ``linear`` (N, 3, H, W), feathered, and their window.
 
-        ``clipped`` is ``linear >= clip_linear`` (the caller has it already). The gains
+        ``clipped`` is each channel's probability of having clipped
+        (:meth:`clip_probability`; 0 or 1 on a lossless plate). The gains
         are nonzero only inside clipped regions; they are returned on the proxy window
         [r0, r1, c0, c1] holding those (N, 3, r1 - r0, c1 - c0), zero everywhere else.
         An empty window (nothing deep enough in a clip) comes with no gains.
@@ -290,6 +332,7 @@ class HighlightUNet(nn.Module):
         clipped = linear >= self.clip_linear
         if int(torch.count_nonzero(clipped)) == 0:  # 3x faster than any() on a frame
             return linear
+        clipped = self.clip_probability(linear, clipped)
         gains, window = self.log_gains(linear, clipped)
         if gains.numel() == 0:
             return linear
@@ -306,8 +349,9 @@ class HighlightUNet(nn.Module):
         region = _reached_window(window, proxy, frame)
         gain = torch.exp(_upsample_window(gains, have, region, proxy, frame))
         part = _crop(linear, region)
+        p = _crop(clipped, region)
         out = linear.clone()
-        out[:, :, region[0] : region[1], region[2] : region[3]] = torch.where(
-            _crop(clipped, region), part * gain, part
-        )
+        # (1 - p) x + p max(x, clip) g: x g where p is 1 (x is at the clip), x where p is 0.
+        lifted = p * part.clamp(min=self.clip_linear) * gain + (1 - p) * part
+        out[:, :, region[0] : region[1], region[2] : region[3]] = torch.where(p > 0, lifted, part)
         return out
