@@ -208,7 +208,8 @@ def train_command(
     show_default=True,
     help="Cameras: display (srgb-2, srgb-8, gamma24) and tone-mapped curve families the "
     "curve estimator never trained on (filmic, mobius, aces-view; aces1-view, named by its "
-    "view in the ACES 1.3 config); deliveries (srgb-4, jpeg-85, h264-18, h265-22, prores-hq) on request.",
+    "view in the ACES 1.3 config); deliveries (srgb-4, jpeg-85, h264-18, h265-22, "
+    "prores-hq) on request.",
 )
 @click.option(
     "--no-peers",

@@ -61,6 +61,13 @@ def _phase_ratio(
     return torch.minimum(a, b) / torch.maximum(a, b).clamp(min=1e-12), torch.maximum(a, b)
 
 
+def _chroma(linear: torch.Tensor) -> torch.Tensor:
+    """BT.709 Cb and Cr (N, 2, H, W) of display-linear Rec.709, encoded by :func:`_encoded`."""
+    code = _encoded(linear.float())
+    r, g, b = code[:, 0:1], code[:, 1:2], code[:, 2:3]
+    return torch.cat([-0.1146 * r - 0.3854 * g + 0.5 * b, 0.5 * r - 0.4542 * g - 0.0458 * b], 1)
+
+
 def chroma_phase_ratio(linear: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(N,) chroma-phase ratio of display-linear Rec.709 frames (N, 3, H, W), and their chroma step.
 
@@ -68,14 +75,13 @@ def chroma_phase_ratio(linear: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     neighbours, taken separately at even and at odd positions; the ratio of the smaller to
     the larger, the smaller of the two directions. About 1 for a plate with full chroma;
     well under 1 where chroma was stored at half resolution in a direction (4:2:0 both,
-    4:2:2 horizontally), whichever the grid's phase (a crop by an odd offset).
+    4:2:2 horizontally), whichever the grid's phase (a crop by an odd offset). Rows (and
+    columns) are sampled about every 1/128 of the short edge: steps along a row need only
+    that row, and a frame has plenty.
     """
-    code = _encoded(linear.float())
-    r, g, b = code[:, 0:1], code[:, 1:2], code[:, 2:3]
-    # BT.709 Y'CbCr: Cb and Cr of R'G'B'.
-    chroma = torch.cat([-0.1146 * r - 0.3854 * g + 0.5 * b, 0.5 * r - 0.4542 * g - 0.0458 * b], 1)
-    across, step_w = _phase_ratio(chroma, 3)
-    down, step_h = _phase_ratio(chroma, 2)
+    stride = max(1, min(linear.shape[2], linear.shape[3]) // 128)
+    across, step_w = _phase_ratio(_chroma(linear[:, :, ::stride]), 3)
+    down, step_h = _phase_ratio(_chroma(linear[:, :, :, ::stride]), 2)
     return torch.minimum(across, down), torch.minimum(step_w, step_h)
 
 
