@@ -208,18 +208,18 @@ class HighlightUNet(nn.Module):
         # int(round()) rather than round(): TorchScript's round returns a float.
         return [max(1, int(round(height * scale))), max(1, int(round(width * scale)))]  # noqa: RUF046
 
-    def clip_probability(self, linear: torch.Tensor, clipped: torch.Tensor) -> torch.Tensor:
+    def clip_probability(
+        self, linear: torch.Tensor, clipped: torch.Tensor, compressed: torch.Tensor
+    ) -> torch.Tensor:
         """(N, 3, H, W) probability that each channel of ``linear`` clipped in the scene.
 
-        ``clipped`` is ``linear >= clip_linear``. On a plate with full chroma that is the
-        answer (0 or 1); on one whose chroma a codec subsampled, the detector's probability
-        from :data:`NEAR_CLIP` up, computed on the window of near-clip pixels only.
+        ``clipped`` is ``linear >= clip_linear``, the answer (0 or 1) for the frames whose
+        ``compressed`` is false; for a frame whose chroma a codec subsampled, the
+        detector's probability from :data:`NEAR_CLIP` up (computed on the window of
+        near-clip pixels only), and 1 at the top code.
         """
         hard = clipped.to(linear.dtype)
-        compressed = chroma_subsampled(linear)
         near = linear >= self.near_clip
-        if not bool(compressed.any()) or int(torch.count_nonzero(near)) == 0:
-            return hard
         rows = near.any(dim=3).any(dim=1).any(dim=0).nonzero()
         cols = near.any(dim=2).any(dim=1).any(dim=0).nonzero()
         size = [linear.shape[2], linear.shape[3]]
@@ -332,8 +332,11 @@ class HighlightUNet(nn.Module):
         clipped = linear >= self.clip_linear
         if int(torch.count_nonzero(clipped)) == 0:  # 3x faster than any() on a frame
             return linear
-        clipped = self.clip_probability(linear, clipped)
-        gains, window = self.log_gains(linear, clipped)
+        compressed = chroma_subsampled(linear)
+        soft = bool(compressed.any())
+        # A lossless plate's mask stays boolean: the probability is its 0 or 1.
+        probability = self.clip_probability(linear, clipped, compressed) if soft else clipped
+        gains, window = self.log_gains(linear, probability)
         if gains.numel() == 0:
             return linear
         # Only the frame's region whose proxy gains are not zero changes, and there only
@@ -349,9 +352,13 @@ class HighlightUNet(nn.Module):
         region = _reached_window(window, proxy, frame)
         gain = torch.exp(_upsample_window(gains, have, region, proxy, frame))
         part = _crop(linear, region)
-        p = _crop(clipped, region)
         out = linear.clone()
-        # (1 - p) x + p max(x, clip) g: x g where p is 1 (x is at the clip), x where p is 0.
-        lifted = p * part.clamp(min=self.clip_linear) * gain + (1 - p) * part
-        out[:, :, region[0] : region[1], region[2] : region[3]] = torch.where(p > 0, lifted, part)
+        if soft:
+            # (1 - p) x + p max(x, clip) g: x g where p is 1 (x at the clip), x where p is 0.
+            p = _crop(probability, region)
+            lifted = p * part.clamp(min=self.clip_linear) * gain + (1 - p) * part
+            changed = torch.where(p > 0, lifted, part)
+        else:
+            changed = torch.where(_crop(clipped, region), part * gain, part)
+        out[:, :, region[0] : region[1], region[2] : region[3]] = changed
         return out
