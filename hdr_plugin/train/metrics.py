@@ -287,8 +287,8 @@ def score(
     """
     exposed = well_exposed(sdr)
     scaled = prediction * fit_scale(prediction, reference, exposed)
-    sdr = sdr if stored is None else stored
-    clipped = clipped_region(sdr)
+    clip_plate = sdr if stored is None else stored
+    clipped = clipped_region(clip_plate)
     scores = {
         "pu21_psnr": pu21_psnr(scaled, reference),
         "pu21_psnr_clipped": pu21_psnr(scaled, reference, clipped) if clipped.any() else np.nan,
@@ -297,11 +297,13 @@ def score(
     }
     if to_rec709 is not None:
         scaled709, reference709 = to_rec709(scaled), to_rec709(reference)
-        scores["boundary_step"] = boundary_step(scaled709, sdr) - boundary_step(reference709, sdr)
+        scores["boundary_step"] = boundary_step(scaled709, clip_plate) - boundary_step(
+            reference709, clip_plate
+        )
         # Against the plate's own clip: the prediction before the fitted scale, whose plain
         # decode of a clipped channel is at most 1.0.
-        scores["speckle_share"] = speckle_share(to_rec709(prediction), reference709, sdr)
-        scores["speckle_roughness"] = speckle_roughness(scaled709, reference709, sdr)
+        scores["speckle_share"] = speckle_share(to_rec709(prediction), reference709, clip_plate)
+        scores["speckle_roughness"] = speckle_roughness(scaled709, reference709, clip_plate)
         if has_flip():
             scores["hdr_flip"] = hdr_flip(scaled709, reference709)
     return scores

@@ -28,8 +28,9 @@ CLIP_LINEAR = 0.999
 #: On a compressed plate, channels below this display-linear value never count as clipped
 #: (below the 1st percentile of truly clipped values after JPEG q85 and H.264 CRF 18).
 NEAR_CLIP = 0.75
-#: Chroma-phase ratio (:func:`chroma_phase_ratio`) under which chroma was subsampled:
-#: plates with full chroma measure 0.98-1.02, JPEG 4:2:0 0.34-0.80, H.264 4:2:0 0.08-0.20.
+#: Chroma-phase ratio (:func:`chroma_phase_ratio`) under which chroma was subsampled: on
+#: validation plates, full chroma measures 0.95-1.0, JPEG q85 4:2:0 0.32-0.83, H.264 CRF 18
+#: 4:2:0 0.12-0.24.
 SUBSAMPLED_RATIO = 0.9
 #: Mean absolute chroma step (code values) under which a plate is too grey to tell.
 MIN_CHROMA_STEP = 1e-4
@@ -40,14 +41,21 @@ DETECTOR_REACH = 24
 
 
 def _encoded(linear: torch.Tensor) -> torch.Tensor:
-    """Display-linear -> code values of a gamma 2.2 display, near enough for the tests here."""
+    """Display-linear values warped by x^(1/2.2), where a codec's errors are about even.
+
+    A feature of the statistics and of the detector's input, not a decoding (OCIO's comes
+    before the model).
+    """
     return linear.clamp(0.0, 1.0).pow(1.0 / 2.2)
 
 
 def _phase_ratio(
     chroma: torch.Tensor, dim: int, cap: float = STEP_CAP
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Along ``dim``: (min / max of the two phases' mean steps, the larger step), per image."""
+    """Along ``dim``: (min / max of the two phases' mean steps, the larger step), per image.
+
+    ``cap`` is a default argument because TorchScript reads no float globals.
+    """
     length = chroma.shape[dim] - 2 - chroma.shape[dim] % 2
     # Steps capped, so that a few strong edges (which sit at one phase or the other) do
     # not outweigh the texture everywhere else.
@@ -91,6 +99,7 @@ def chroma_subsampled(
     """(N,) bool: the frame's chroma was subsampled by a codec (see :func:`chroma_phase_ratio`).
 
     Frames too small (under 8 pixels a side) or too grey to tell count as not subsampled.
+    The thresholds are default arguments because TorchScript reads no float globals.
     """
     if linear.shape[2] < 8 or linear.shape[3] < 8:
         return torch.zeros(linear.shape[0], dtype=torch.bool, device=linear.device)
