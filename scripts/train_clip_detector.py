@@ -22,41 +22,46 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 
-from hdr_plugin.color import ColorContext
+from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
 from hdr_plugin.models.engine.weights import BUNDLED_WEIGHTS, file_hash, read_card, save_weights
 from hdr_plugin.models.highlight_unet.arch import HighlightUNet
-from hdr_plugin.models.highlight_unet.clip import NEAR_CLIP, ClipDetector
+from hdr_plugin.models.highlight_unet.clip import CLIP_LINEAR, NEAR_CLIP, ClipDetector
 from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_view
-from hdr_plugin.train.highlight_unet import detector_sample, train_clip_detector
+from hdr_plugin.train.highlight_unet import (
+    detector_sample,
+    train_clip_detector,
+    tune_clip_detector,
+)
+from hdr_plugin.train.losses import pu21
 
 VIEW = 192
 
 
-def _samples(job: tuple[str, list[str], int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _samples(job: tuple[str, list[str], int, int]) -> list[np.ndarray]:
     data, names, seed, count = job
     torch.set_num_threads(1)
     color = ColorContext.resolve()
     images = [load_hdr(path, color) for path in list_hdr_files(data, names)]
     rng = np.random.default_rng(seed)
-    plates, truths = [], []
+    samples = []
     for _ in range(count):
         view = random_view(images[int(rng.integers(len(images)))], VIEW, rng)
-        plate, truth = detector_sample(view, color, rng)
-        plates.append(plate)
-        truths.append(truth)
-    return np.stack(plates), np.stack(truths)
+        samples.append(detector_sample(view, color, rng))
+    return [np.stack(field) for field in zip(*samples, strict=True)]
 
 
-def pool(data: str, names: list[str], seed: int, count: int, workers: int):
+def pool(data: str, names: list[str], seed: int, count: int, workers: int) -> list[np.ndarray]:
+    """[plates, truths, hdrs, compressed] of ``count`` views (see ``DetectorSample``)."""
     jobs = [(data, names, seed * 1000 + w, count // workers) for w in range(workers)]
     with ProcessPoolExecutor(workers) as executor:
         parts = list(executor.map(_samples, jobs))
-    return np.concatenate([p for p, _ in parts]), np.concatenate([t for _, t in parts])
+    return [np.concatenate(field) for field in zip(*parts, strict=True)]
 
 
 @torch.no_grad()
-def scores(detector: torch.nn.Module, plates: np.ndarray, truths: np.ndarray) -> dict:
+def scores(detector: torch.nn.Module, plates: np.ndarray, truths: np.ndarray, *_) -> dict:
     x = torch.from_numpy(plates).permute(0, 3, 1, 2)
     y = torch.from_numpy(truths).permute(0, 3, 1, 2) > 0.5
     p = torch.sigmoid(detector(x)) > 0.5
@@ -70,6 +75,29 @@ def scores(detector: torch.nn.Module, plates: np.ndarray, truths: np.ndarray) ->
     }
 
 
+@torch.no_grad()
+def reconstruction_gain(net: HighlightUNet, held: list[np.ndarray], to_rec2020: np.ndarray):
+    """Mean PU21-PSNR gain (dB) of ``net`` over the plate on the held compressed views, over
+    the pixels that clipped in the scene or are near the clip on the plate."""
+    plates, truths, hdrs = (a[held[3]] for a in held[:3])
+    matrix = torch.from_numpy(np.ascontiguousarray(to_rec2020, dtype=np.float32))
+    gains = []
+    for plate, truth, hdr in zip(plates, truths, hdrs, strict=True):
+        x = torch.from_numpy(plate).permute(2, 0, 1)[None]
+        region = (truth.max(axis=2) > 0.5) | (plate >= NEAR_CLIP).any(axis=2)
+        if not region.any():
+            continue
+        target = pu21(torch.from_numpy(hdr).permute(2, 0, 1)[None])
+        errors = []
+        probability = net.clip_probability(x, x >= CLIP_LINEAR, torch.ones(1, dtype=torch.bool))
+        for image in (x, net.expand(x, probability, True)):
+            rec2020 = (matrix[None, :, :, None, None] * image[:, None]).sum(dim=2)
+            error = (pu21(rec2020) - target).pow(2).mean(dim=1)[0].numpy()
+            errors.append(float(error[region].mean()))
+        gains.append(10 * np.log10(errors[0] / errors[1]))
+    return round(float(np.mean(gains)), 3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
@@ -77,6 +105,13 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=640)
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--init", help="start from this detector state (a clip-detector.pt)")
+    parser.add_argument(
+        "--tune-steps",
+        type=int,
+        default=0,
+        help="then steps through the frozen U-Net on the reconstruction loss",
+    )
     parser.add_argument("--ship", action="store_true")
     args = parser.parse_args()
     out = Path(args.out)
@@ -89,14 +124,26 @@ def main() -> None:
 
     started = time.time()
     split = load_split(args.data)
-    plates, truths = pool(args.data, split["train"], 1, args.views, args.workers)
+    plates, truths, hdrs, compressed = pool(args.data, split["train"], 1, args.views, args.workers)
     held = pool(args.data, split["validation"], 2, max(args.views // 5, args.workers), args.workers)
     log(f"pool: {len(plates)} training views, {len(held[0])} validation views of {VIEW} px, "
         f"{time.time() - started:.0f} s")  # fmt: skip
     torch.manual_seed(0)
     torch.set_num_threads(args.workers)
-    detector = ClipDetector()
-    train_clip_detector(detector, plates, truths, steps=args.steps, log=log)
+    net = shipped_unet()
+    detector = net.detector
+    if args.init:
+        detector.load_state_dict(torch.load(args.init))
+    to_rec2020 = rec2020_matrix()
+    if args.steps:
+        train_clip_detector(detector, plates, truths, steps=args.steps, log=log)
+    log(f"validation reconstruction gain: {reconstruction_gain(net, held, to_rec2020)} dB")
+    if args.tune_steps:
+        tune_clip_detector(
+            net, plates[compressed], truths[compressed], hdrs[compressed], to_rec2020,
+            steps=args.tune_steps, log=log,
+        )  # fmt: skip
+        log(f"validation reconstruction gain: {reconstruction_gain(net, held, to_rec2020)} dB")
     result = scores(detector.eval(), *held)
     log(f"validation: {json.dumps(result)}")
     seconds = time.time() - started
@@ -107,10 +154,22 @@ def main() -> None:
         ship(detector, result, seconds, " ".join(sys.argv), out / "clip-detector.log")
 
 
+def shipped_unet() -> HighlightUNet:
+    """The shipped highlight-unet (its U-Net and current detector), in float32."""
+    path = BUNDLED_WEIGHTS / "highlight-unet.safetensors"
+    net = HighlightUNet(**read_card(path)["architecture"])
+    net.load_state_dict({k: v.float() for k, v in load_file(path).items()})
+    return net.eval()
+
+
+def rec2020_matrix() -> np.ndarray:
+    """3x3 matrix from display-linear Rec.709 to the working space (column vectors)."""
+    basis = np.eye(3, dtype=np.float32)
+    return ColorContext.resolve().convert(basis, LINEAR_REC709, WORKING_SPACE).T
+
+
 def ship(detector: ClipDetector, result: dict, seconds: float, command: str, log: Path) -> None:
     """Put ``detector`` into the shipped highlight-unet weights, its U-Net unchanged."""
-    from safetensors.torch import load_file
-
     path = BUNDLED_WEIGHTS / "highlight-unet.safetensors"
     card = read_card(path)
     state = load_file(path)

@@ -220,3 +220,24 @@ def test_torchscript_export_keeps_the_detector(color, weights, tmp_path):
         script = torch.jit.load(str(path))(x)[0].permute(1, 2, 0).numpy()
     python = model(x[0].permute(1, 2, 0).numpy())
     np.testing.assert_allclose(script, python, rtol=1e-4, atol=1e-5)
+
+
+def test_tuning_the_detector_through_the_reconstruction_moves_the_detector_alone(color, weights):
+    """The end-to-end fine-tune reaches the detector through the U-Net's gains and the
+    blend, and leaves the U-Net (which also serves lossless plates) as it was."""
+    from hdr_plugin.train.highlight_unet import tune_clip_detector
+
+    plate = read_image(CROP).rgb
+    linear = _linear(color, _through(plate, "jpeg:85"))[0].permute(1, 2, 0).numpy()
+    truth = (plate >= 1.0).astype(np.float32)
+    hdr = read_image(CROP.with_suffix(".exr")).rgb
+    net = _net(color)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    tune_clip_detector(
+        net, linear[None], truth[None], hdr[None], np.eye(3, dtype=np.float32), steps=2,
+        batch=2, crop=64,
+    )  # fmt: skip
+    after = net.state_dict()
+    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    assert moved and all(k.startswith("detector.") for k in moved)
+    assert any(k.startswith("detector.stem") for k in moved)  # gradients reach its first layer

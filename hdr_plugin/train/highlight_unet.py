@@ -12,6 +12,7 @@ each view counts by how much it can still improve, not by how bright it is.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -100,18 +101,31 @@ def detector_pipeline(rng: np.random.Generator) -> Pipeline:
     )
 
 
+class DetectorSample(NamedTuple):
+    """One view through a delivering camera (:func:`detector_sample`), all (H, W, 3) float32.
+
+    Attributes:
+        plate: display-linear Rec.709, decoded by the camera's true curve.
+        truth: 1 where the plate stored losslessly has the channel at its top code.
+        hdr: the scene, linear Rec.2020 (SDR clipping level 1.0).
+        compressed: whether the camera had a lossy codec (else the plate is lossless).
+    """
+
+    plate: np.ndarray
+    truth: np.ndarray
+    hdr: np.ndarray
+    compressed: bool
+
+
 def detector_sample(
     view: np.ndarray, color: ColorContext, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """(linear plate, truth) of one view through a delivering camera (:func:`detector_pipeline`).
-
-    The plate is decoded by its camera's true curve; the truth is 1 where the same plate
-    stored losslessly has the channel at its top code.
-    """
-    pair = synthesize(view, color, rng, detector_pipeline(rng))
+) -> DetectorSample:
+    """One view through a camera of real deliveries (:func:`detector_pipeline`)."""
+    pipeline = detector_pipeline(rng)
+    pair = synthesize(view, color, rng, pipeline)
     levels = 2 ** pair.info["bits"] - 1
-    truth = pair.stored >= (levels - 0.5) / levels
-    return decode(pair), truth.astype(np.float32)
+    truth = (pair.stored >= (levels - 0.5) / levels).astype(np.float32)
+    return DetectorSample(decode(pair), truth, pair.hdr, pipeline.codec is not None)
 
 
 def train_clip_detector(
@@ -164,4 +178,78 @@ def train_clip_detector(
             losses.append(float(np.mean(running)))
             running = []
             log(f"steps {step - 98}-{step + 1}: bce {losses[-1]:.4f}")
+    return losses
+
+
+def tune_clip_detector(
+    net: torch.nn.Module,
+    plates: np.ndarray,
+    truths: np.ndarray,
+    hdrs: np.ndarray,
+    to_rec2020: np.ndarray,
+    *,
+    steps: int,
+    batch: int = 8,
+    crop: int = 128,
+    lr: float = 3e-4,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> list[float]:
+    """Fine-tune ``net.detector`` through the whole reconstruction of compressed plates.
+
+    The BCE of :func:`train_clip_detector` counts every wrong channel alike; what a wrong
+    probability costs depends on the gain the U-Net then gives it. Here the U-Net (frozen)
+    expands each crop with the detector's probabilities, and the loss is the
+    evaluation's (:func:`log_clipped_pu21_error`, scene-linear Rec.2020) over the pixels
+    that clipped in the scene or sit near the clip on the plate, so lifting a channel that
+    never clipped costs as leaving one that did.
+
+    ``plates``, ``truths`` and ``hdrs`` are (N, H, W, 3) float32 as in
+    :class:`DetectorSample`, of compressed plates only; ``to_rec2020`` is the 3x3 matrix
+    from display-linear Rec.709. Returns the loss per 100 steps.
+    """
+    rng = np.random.default_rng(seed)
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    for parameter in net.detector.parameters():
+        parameter.requires_grad_(True)
+    x = torch.from_numpy(plates).permute(0, 3, 1, 2)
+    y = torch.from_numpy(hdrs).permute(0, 3, 1, 2)
+    scene = torch.from_numpy(truths).permute(0, 3, 1, 2).amax(dim=1, keepdim=True) > 0.5
+    region = (scene | (x >= NEAR_CLIP).any(dim=1, keepdim=True)).float()
+    centres = [torch.nonzero(r[0]) for r in region]
+    usable = [i for i, c in enumerate(centres) if len(c)]
+    matrix = torch.from_numpy(np.ascontiguousarray(to_rec2020, dtype=np.float32))
+    optimiser = torch.optim.Adam(net.detector.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
+    height, width = plates.shape[1:3]
+    compressed = torch.ones(batch, dtype=torch.bool)
+    losses, running = [], []
+    for step in range(steps):
+        picks = []
+        for _ in range(batch):
+            index = usable[int(rng.integers(len(usable)))]
+            row, col = (int(v) for v in centres[index][int(rng.integers(len(centres[index])))])
+            top = int(np.clip(row - crop // 2, 0, height - crop))
+            left = int(np.clip(col - crop // 2, 0, width - crop))
+            picks.append((index, slice(top, top + crop), slice(left, left + crop)))
+        linear = torch.stack([x[i, :, r, c] for i, r, c in picks])
+        linear = linear.contiguous(memory_format=torch.channels_last)
+        probability = net.clip_probability(linear, linear >= CLIP_LINEAR, compressed)
+        expanded = net.expand(linear, probability, True)
+        prediction = (matrix[None, :, :, None, None] * expanded[:, None]).sum(dim=2)
+        loss = log_clipped_pu21_error(
+            prediction,
+            torch.stack([y[i, :, r, c] for i, r, c in picks]),
+            torch.stack([region[i, :, r, c] for i, r, c in picks]),
+        )
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        running.append(float(loss.detach()))
+        if (step + 1) % 100 == 0:
+            losses.append(float(np.mean(running)))
+            running = []
+            log(f"tune steps {step - 98}-{step + 1}: log PU21 error {losses[-1]:.4f}")
     return losses

@@ -218,22 +218,25 @@ class HighlightUNet(nn.Module):
         detector's probability from :data:`NEAR_CLIP` up (computed on the window of
         near-clip pixels only), and 1 at the top code.
         """
-        hard = clipped.to(linear.dtype)
-        near = linear >= self.near_clip
-        rows = near.any(dim=3).any(dim=1).any(dim=0).nonzero()
-        cols = near.any(dim=2).any(dim=1).any(dim=0).nonzero()
+        probability = clipped.to(linear.dtype)
+        # Only the window holding every near-clip pixel can change, and the detector sees
+        # it with its reach around it (NCHW: its convolutions of 3 channels run faster so).
+        near_pixel = linear.amax(dim=1) >= self.near_clip
+        rows = near_pixel.any(dim=2).any(dim=0).nonzero()
+        cols = near_pixel.any(dim=1).any(dim=0).nonzero()
         size = [linear.shape[2], linear.shape[3]]
         window = [int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1]
         reach = _grow(window, self.detector_reach, size)
-        logit = self.detector(_crop(linear, reach).float())
+        logit = self.detector(_crop(linear, reach).float().contiguous())
         inner = [window[0] - reach[0], window[1] - reach[0]]
         inner += [window[2] - reach[2], window[3] - reach[2]]
-        detected = torch.zeros_like(hard)
-        detected[:, :, window[0] : window[1], window[2] : window[3]] = torch.sigmoid(
-            _crop(logit, inner)
-        ).to(hard.dtype)
-        soft = torch.maximum(hard, detected * near.to(hard.dtype))
-        return torch.where(compressed[:, None, None, None], soft, hard)
+        part = _crop(clipped, window).to(probability.dtype)  # not a view: it is written below
+        near = (_crop(linear, window) >= self.near_clip).to(part.dtype)
+        detected = torch.maximum(part, torch.sigmoid(_crop(logit, inner)).to(part.dtype) * near)
+        probability[:, :, window[0] : window[1], window[2] : window[3]] = torch.where(
+            compressed[:, None, None, None], detected, part
+        )
+        return probability
 
     def log_gains(
         self, linear: torch.Tensor, clipped: torch.Tensor
@@ -333,9 +336,19 @@ class HighlightUNet(nn.Module):
         if int(torch.count_nonzero(clipped)) == 0:  # 3x faster than any() on a frame
             return linear
         compressed = chroma_subsampled(linear)
-        soft = bool(compressed.any())
+        if bool(compressed.any()):
+            return self.expand(linear, self.clip_probability(linear, clipped, compressed), True)
         # A lossless plate's mask stays boolean: the probability is its 0 or 1.
-        probability = self.clip_probability(linear, clipped, compressed) if soft else clipped
+        return self.expand(linear, clipped, False)
+
+    def expand(self, linear: torch.Tensor, probability: torch.Tensor, soft: bool) -> torch.Tensor:
+        """``linear`` (N, 3, H, W, channels last) with its clipped channels lifted by the gains.
+
+        ``probability`` is each channel's chance of having clipped: boolean where ``soft``
+        is false (a lossless plate: those channels are multiplied by the gain), else in
+        [0, 1], and each channel becomes ``(1 - p) x + p max(x, clip) gain``. Differentiable
+        in a soft ``probability`` (the detector's end-to-end training).
+        """
         gains, window = self.log_gains(linear, probability)
         if gains.numel() == 0:
             return linear
@@ -359,6 +372,6 @@ class HighlightUNet(nn.Module):
             lifted = p * part.clamp(min=self.clip_linear) * gain + (1 - p) * part
             changed = torch.where(p > 0, lifted, part)
         else:
-            changed = torch.where(_crop(clipped, region), part * gain, part)
+            changed = torch.where(_crop(probability, region), part * gain, part)
         out[:, :, region[0] : region[1], region[2] : region[3]] = changed
         return out
