@@ -1,13 +1,16 @@
 """Train highlight-unet's clip detector and write it into the shipped weights.
 
     python scripts/train_clip_detector.py --data ../shared/data/hdr --out runs/detector \
-        [--views 640] [--steps 3000] [--ship]
+        [--views 640] [--steps 3000] [--tune-steps 0] [--init DETECTOR.pt] [--ship]
 
 Plates: random views of the training split through the cameras of real deliveries
 (``hdr_plugin.train.highlight_unet.DETECTOR_CODECS``: JPEG q60-95 4:2:0, H.264 and H.265
 CRF 12-28 at 8 and 10 bits, ProRes 422 10-bit, lossless), decoded by their true curve.
-The U-Net is not touched: the detector only says which channels clipped. Validation
-views score the result. With ``--ship`` the detector replaces the one in
+The U-Net is not touched: the detector only says which channels clipped. ``--steps``
+train a new detector by cross-entropy (or continue ``--init``); ``--tune-steps`` then tune
+it through the frozen U-Net on the reconstruction loss of compressed plates (without
+``--steps``, starting from the shipped detector). Validation views score the result.
+With ``--ship`` the detector replaces the one in
 ``hdr_plugin/weights/highlight-unet.safetensors`` and the card records this run.
 """
 
@@ -131,9 +134,12 @@ def main() -> None:
     torch.manual_seed(0)
     torch.set_num_threads(args.workers)
     net = shipped_unet()
-    detector = net.detector
     if args.init:
-        detector.load_state_dict(torch.load(args.init))
+        net.detector.load_state_dict(torch.load(args.init))
+    elif args.steps:  # cross-entropy trains a new detector; tuning alone, the shipped one
+        torch.manual_seed(0)
+        net.detector = ClipDetector()
+    detector = net.detector
     to_rec2020 = rec2020_matrix()
     if args.steps:
         train_clip_detector(detector, plates, truths, steps=args.steps, log=log)

@@ -128,6 +128,60 @@ def detector_sample(
     return DetectorSample(decode(pair), truth, pair.hdr, pipeline.codec is not None)
 
 
+def _crop_picker(
+    where: torch.Tensor, crop: int, rng: np.random.Generator
+) -> Callable[[int], list[tuple[int, slice, slice]]]:
+    """``pick(batch)``: (view, rows, columns) of ``batch`` random crops of ``crop`` px.
+
+    Each is centred, as far as its view allows, on a random true pixel of ``where`` (N, H, W).
+    """
+    centres = [torch.nonzero(w) for w in where]
+    usable = [i for i, c in enumerate(centres) if len(c)]
+    height, width = where.shape[1:]
+
+    def pick(batch: int) -> list[tuple[int, slice, slice]]:
+        picks = []
+        for _ in range(batch):
+            index = usable[int(rng.integers(len(usable)))]
+            row, col = (int(v) for v in centres[index][int(rng.integers(len(centres[index])))])
+            top = int(np.clip(row - crop // 2, 0, height - crop))
+            left = int(np.clip(col - crop // 2, 0, width - crop))
+            picks.append((index, slice(top, top + crop), slice(left, left + crop)))
+        return picks
+
+    return pick
+
+
+def _fit(
+    parameters,
+    batch_loss: Callable[[], torch.Tensor],
+    *,
+    steps: int,
+    lr: float,
+    name: str,
+    log: Callable[[str], None],
+) -> list[float]:
+    """Adam on ``batch_loss()`` for ``steps``, its rate annealed by a cosine.
+
+    Returns the mean loss per 100 steps, each also logged as ``name``.
+    """
+    optimiser = torch.optim.Adam(parameters, lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
+    losses, running = [], []
+    for step in range(steps):
+        loss = batch_loss()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        running.append(float(loss.detach()))
+        if (step + 1) % 100 == 0:
+            losses.append(float(np.mean(running)))
+            running = []
+            log(f"steps {step - 98}-{step + 1}: {name} {losses[-1]:.4f}")
+    return losses
+
+
 def train_clip_detector(
     detector: torch.nn.Module,
     plates: np.ndarray,
@@ -146,39 +200,19 @@ def train_clip_detector(
     each channel clipped. Crops are drawn around near-clip pixels; the learning rate
     anneals by a cosine. Returns the loss per 100 steps.
     """
-    rng = np.random.default_rng(seed)
     x = torch.from_numpy(plates).permute(0, 3, 1, 2)
     y = torch.from_numpy(truths).permute(0, 3, 1, 2)
-    near = (x >= NEAR_CLIP).any(dim=1)
-    centres = [torch.nonzero(n) for n in near]
-    usable = [i for i, c in enumerate(centres) if len(c)]
-    optimiser = torch.optim.Adam(detector.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
-    height, width = plates.shape[1:3]
-    losses, running = [], []
-    for step in range(steps):
-        crops_x, crops_y = [], []
-        for _ in range(batch):
-            index = usable[int(rng.integers(len(usable)))]
-            row, col = (int(v) for v in centres[index][int(rng.integers(len(centres[index])))])
-            top = int(np.clip(row - crop // 2, 0, height - crop))
-            left = int(np.clip(col - crop // 2, 0, width - crop))
-            crops_x.append(x[index, :, top : top + crop, left : left + crop])
-            crops_y.append(y[index, :, top : top + crop, left : left + crop])
-        bx, by = torch.stack(crops_x), torch.stack(crops_y)
+    pick = _crop_picker((x >= NEAR_CLIP).any(dim=1), crop, np.random.default_rng(seed))
+
+    def batch_loss() -> torch.Tensor:
+        picks = pick(batch)
+        bx = torch.stack([x[i, :, r, c] for i, r, c in picks])
+        by = torch.stack([y[i, :, r, c] for i, r, c in picks])
         weight = (bx >= NEAR_CLIP).float()
         loss = F.binary_cross_entropy_with_logits(detector(bx), by, weight=weight, reduction="sum")
-        loss = loss / weight.sum().clamp(min=1.0)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        running.append(float(loss.detach()))
-        if (step + 1) % 100 == 0:
-            losses.append(float(np.mean(running)))
-            running = []
-            log(f"steps {step - 98}-{step + 1}: bce {losses[-1]:.4f}")
-    return losses
+        return loss / weight.sum().clamp(min=1.0)
+
+    return _fit(detector.parameters(), batch_loss, steps=steps, lr=lr, name="bce", log=log)
 
 
 def tune_clip_detector(
@@ -208,7 +242,6 @@ def tune_clip_detector(
     :class:`DetectorSample`, of compressed plates only; ``to_rec2020`` is the 3x3 matrix
     from display-linear Rec.709. Returns the loss per 100 steps.
     """
-    rng = np.random.default_rng(seed)
     for parameter in net.parameters():
         parameter.requires_grad_(False)
     for parameter in net.detector.parameters():
@@ -217,39 +250,22 @@ def tune_clip_detector(
     y = torch.from_numpy(hdrs).permute(0, 3, 1, 2)
     scene = torch.from_numpy(truths).permute(0, 3, 1, 2).amax(dim=1, keepdim=True) > 0.5
     region = (scene | (x >= NEAR_CLIP).any(dim=1, keepdim=True)).float()
-    centres = [torch.nonzero(r[0]) for r in region]
-    usable = [i for i, c in enumerate(centres) if len(c)]
+    pick = _crop_picker(region[:, 0] > 0, crop, np.random.default_rng(seed))
     matrix = torch.from_numpy(np.ascontiguousarray(to_rec2020, dtype=np.float32))
-    optimiser = torch.optim.Adam(net.detector.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
-    height, width = plates.shape[1:3]
     compressed = torch.ones(batch, dtype=torch.bool)
-    losses, running = [], []
-    for step in range(steps):
-        picks = []
-        for _ in range(batch):
-            index = usable[int(rng.integers(len(usable)))]
-            row, col = (int(v) for v in centres[index][int(rng.integers(len(centres[index])))])
-            top = int(np.clip(row - crop // 2, 0, height - crop))
-            left = int(np.clip(col - crop // 2, 0, width - crop))
-            picks.append((index, slice(top, top + crop), slice(left, left + crop)))
+
+    def batch_loss() -> torch.Tensor:
+        picks = pick(batch)
         linear = torch.stack([x[i, :, r, c] for i, r, c in picks])
         linear = linear.contiguous(memory_format=torch.channels_last)
         probability = net.clip_probability(linear, linear >= CLIP_LINEAR, compressed)
         expanded = net.expand(linear, probability, True)
         prediction = (matrix[None, :, :, None, None] * expanded[:, None]).sum(dim=2)
-        loss = log_clipped_pu21_error(
+        return log_clipped_pu21_error(
             prediction,
             torch.stack([y[i, :, r, c] for i, r, c in picks]),
             torch.stack([region[i, :, r, c] for i, r, c in picks]),
         )
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        running.append(float(loss.detach()))
-        if (step + 1) % 100 == 0:
-            losses.append(float(np.mean(running)))
-            running = []
-            log(f"tune steps {step - 98}-{step + 1}: log PU21 error {losses[-1]:.4f}")
-    return losses
+
+    parameters = net.detector.parameters()
+    return _fit(parameters, batch_loss, steps=steps, lr=lr, name="log PU21 error", log=log)
