@@ -27,13 +27,16 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from hdr_plugin.color import LINEAR_REC709, WORKING_SPACE, ColorContext
+from hdr_plugin.color import ColorContext
+from hdr_plugin.models import create_model
 from hdr_plugin.models.engine.weights import BUNDLED_WEIGHTS, file_hash, read_card, save_weights
 from hdr_plugin.models.highlight_unet.arch import HighlightUNet
 from hdr_plugin.models.highlight_unet.clip import CLIP_LINEAR, NEAR_CLIP, ClipDetector
 from hdr_plugin.train.data import list_hdr_files, load_hdr, load_split, random_view
 from hdr_plugin.train.highlight_unet import (
     detector_sample,
+    rec2020_matrix,
+    to_rec2020,
     train_clip_detector,
     tune_clip_detector,
 )
@@ -79,11 +82,14 @@ def scores(detector: torch.nn.Module, plates: np.ndarray, truths: np.ndarray, *_
 
 
 @torch.no_grad()
-def reconstruction_gain(net: HighlightUNet, held: list[np.ndarray], to_rec2020: np.ndarray):
-    """Mean PU21-PSNR gain (dB) of ``net`` over the plate on the held compressed views, over
-    the pixels that clipped in the scene or are near the clip on the plate."""
+def reconstruction_gain(net: HighlightUNet, held: list[np.ndarray], matrix: np.ndarray) -> float:
+    """Mean PU21-PSNR gain (dB) of ``net`` over the plate on the held compressed views.
+
+    Over the pixels that clipped in the scene or are near the clip on the plate;
+    ``matrix`` is ``rec2020_matrix``'s.
+    """
     plates, truths, hdrs = (a[held[3]] for a in held[:3])
-    matrix = torch.from_numpy(np.ascontiguousarray(to_rec2020, dtype=np.float32))
+    rec2020 = torch.from_numpy(matrix)
     gains = []
     for plate, truth, hdr in zip(plates, truths, hdrs, strict=True):
         x = torch.from_numpy(plate).permute(2, 0, 1)[None]
@@ -93,9 +99,8 @@ def reconstruction_gain(net: HighlightUNet, held: list[np.ndarray], to_rec2020: 
         target = pu21(torch.from_numpy(hdr).permute(2, 0, 1)[None])
         errors = []
         probability = net.clip_probability(x, x >= CLIP_LINEAR, torch.ones(1, dtype=torch.bool))
-        for image in (x, net.expand(x, probability, True)):
-            rec2020 = (matrix[None, :, :, None, None] * image[:, None]).sum(dim=2)
-            error = (pu21(rec2020) - target).pow(2).mean(dim=1)[0].numpy()
+        for image in (x, net.expand(x, probability)):
+            error = (pu21(to_rec2020(image, rec2020)) - target).pow(2).mean(dim=1)[0].numpy()
             errors.append(float(error[region].mean()))
         gains.append(10 * np.log10(errors[0] / errors[1]))
     return round(float(np.mean(gains)), 3)
@@ -133,23 +138,24 @@ def main() -> None:
         f"{time.time() - started:.0f} s")  # fmt: skip
     torch.manual_seed(0)
     torch.set_num_threads(args.workers)
-    net = shipped_unet()
+    color = ColorContext.resolve()
+    net = create_model("highlight-unet", color, {"device": "cpu", "precision": "float32"}).net
     if args.init:
         net.detector.load_state_dict(torch.load(args.init))
     elif args.steps:  # cross-entropy trains a new detector; tuning alone, the shipped one
         torch.manual_seed(0)
         net.detector = ClipDetector()
     detector = net.detector
-    to_rec2020 = rec2020_matrix()
+    matrix = rec2020_matrix(color)
     if args.steps:
         train_clip_detector(detector, plates, truths, steps=args.steps, log=log)
-    log(f"validation reconstruction gain: {reconstruction_gain(net, held, to_rec2020)} dB")
+    log(f"validation reconstruction gain: {reconstruction_gain(net, held, matrix)} dB")
     if args.tune_steps:
         tune_clip_detector(
-            net, plates[compressed], truths[compressed], hdrs[compressed], to_rec2020,
+            net, plates[compressed], truths[compressed], hdrs[compressed], matrix,
             steps=args.tune_steps, log=log,
         )  # fmt: skip
-        log(f"validation reconstruction gain: {reconstruction_gain(net, held, to_rec2020)} dB")
+        log(f"validation reconstruction gain: {reconstruction_gain(net, held, matrix)} dB")
     result = scores(detector.eval(), *held)
     log(f"validation: {json.dumps(result)}")
     seconds = time.time() - started
@@ -158,20 +164,6 @@ def main() -> None:
     torch.save(detector.state_dict(), out / "clip-detector.pt")
     if args.ship:
         ship(detector, result, seconds, " ".join(sys.argv), out / "clip-detector.log")
-
-
-def shipped_unet() -> HighlightUNet:
-    """The shipped highlight-unet (its U-Net and current detector), in float32."""
-    path = BUNDLED_WEIGHTS / "highlight-unet.safetensors"
-    net = HighlightUNet(**read_card(path)["architecture"])
-    net.load_state_dict({k: v.float() for k, v in load_file(path).items()})
-    return net.eval()
-
-
-def rec2020_matrix() -> np.ndarray:
-    """3x3 matrix from display-linear Rec.709 to the working space (column vectors)."""
-    basis = np.eye(3, dtype=np.float32)
-    return ColorContext.resolve().convert(basis, LINEAR_REC709, WORKING_SPACE).T
 
 
 def ship(detector: ClipDetector, result: dict, seconds: float, command: str, log: Path) -> None:

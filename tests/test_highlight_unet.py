@@ -152,9 +152,9 @@ def test_the_expanding_path_on_a_window_is_the_whole_unets_there(window):
 
 
 def _through(plate: np.ndarray, codec: str) -> np.ndarray:
-    from hdr_plugin.train.degrade import _deliver
+    from hdr_plugin.train.degrade import deliver
 
-    return _deliver(plate, codec, 10 if codec.startswith("prores") else 8)
+    return deliver(plate, codec, 10 if codec.startswith("prores") else 8)
 
 
 def _linear(color, plate: np.ndarray) -> torch.Tensor:

@@ -172,6 +172,14 @@ class Pair:
         return (np.round(self.sdr_continuous * levels) / levels).astype(np.float32)
 
 
+def sensor_noise(linear: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Display-linear values with random shot and read noise (sigma^2 = shot x + read^2)."""
+    shot = rng.uniform(0.0, 0.01)
+    read = rng.uniform(0.0, 0.002)
+    sigma = np.sqrt(shot * np.minimum(linear, 1.0) + read**2)
+    return np.maximum(linear + sigma * rng.standard_normal(linear.shape), 0.0)
+
+
 def exposure_for_clipping(hdr: np.ndarray, fraction: float) -> float:
     """Scale at which ``fraction`` of pixels of ``hdr`` have their max channel at or above 1."""
     level = float(np.quantile(max_rgb(hdr), 1.0 - fraction))
@@ -237,7 +245,7 @@ def _video(image: np.ndarray, codec: str, setting: str, bits: int) -> np.ndarray
     return np.round(decoded[:height, :width] * levels) / levels
 
 
-def _deliver(sdr: np.ndarray, codec: str, bits: int) -> np.ndarray:
+def deliver(sdr: np.ndarray, codec: str, bits: int) -> np.ndarray:
     """A plate as a camera's codec delivers it (:attr:`Pipeline.codec`)."""
     kind, _, setting = codec.partition(":")
     if kind == "jpeg":
@@ -258,7 +266,7 @@ def _quantise(
     sdr = (np.round(continuous * levels) / levels).astype(np.float32)
     quality = None
     if pipeline.codec is not None:
-        sdr = _deliver(sdr, pipeline.codec, bits)
+        sdr = deliver(sdr, pipeline.codec, bits)
     elif bits == 8 and rng.random() < pipeline.jpeg:
         quality = int(rng.integers(70, 96))
         sdr = _jpeg(sdr, quality)
@@ -320,10 +328,7 @@ def synthesize(
     linear = linear709 * np.float32(exposure)
     hdr709 = linear.astype(np.float32)
     if rng.random() < pipeline.noise:
-        shot = rng.uniform(0.0, 0.01)
-        read = rng.uniform(0.0, 0.002)
-        sigma = np.sqrt(shot * np.minimum(linear, 1.0) + read**2)
-        linear = np.maximum(linear + sigma * rng.standard_normal(linear.shape), 0.0)
+        linear = sensor_noise(linear, rng)
     clipped = np.clip(linear, 0.0, 1.0).astype(np.float32)
 
     if pipeline.family is not None:

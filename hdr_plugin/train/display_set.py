@@ -20,7 +20,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from hdr_plugin.color import LINEAR_REC709, SRGB_REC709, WORKING_SPACE, ColorContext
-from hdr_plugin.train.degrade import _deliver, exposure_for_clipping
+from hdr_plugin.train.degrade import deliver, exposure_for_clipping, sensor_noise
 
 #: Display curves: OCIO's sRGB, pure powers, and BT.1886 with a black level (``bt1886-black``).
 CURVES = ("srgb", "gamma 2.2", "gamma 2.4", "gamma 2.6", "bt1886-black")
@@ -80,11 +80,11 @@ def encode(linear: np.ndarray, curve: str, color: ColorContext, black: float = 0
 def store(code: np.ndarray, container: str, bits: int, rng: np.random.Generator) -> np.ndarray:
     """``code`` (quantised at ``bits``) written to ``container`` and read back, float32."""
     if container == "jpeg":
-        return _deliver(code, f"jpeg:{int(rng.integers(60, 96))}", 8)
+        return deliver(code, f"jpeg:{int(rng.integers(60, 96))}", 8)
     if container in ("h264", "h265"):
-        return _deliver(code, f"{container}:{int(rng.integers(12, 29))}", bits)
+        return deliver(code, f"{container}:{int(rng.integers(12, 29))}", bits)
     if container == "prores":
-        return _deliver(code, "prores:3", 10)
+        return deliver(code, "prores:3", 10)
     extension, pixel, depth = {
         "png8": ("png", "uint8", 0),
         "png16": ("png", "uint16", 0),
@@ -118,9 +118,7 @@ def display_plate(hdr: np.ndarray, color: ColorContext, rng: np.random.Generator
     fraction = float(rng.uniform(*CLIP_RANGE))
     linear = linear * np.float32(exposure_for_clipping(linear, fraction))
     if rng.random() < 0.5:
-        shot, read = rng.uniform(0.0, 0.01), rng.uniform(0.0, 0.002)
-        sigma = np.sqrt(shot * np.minimum(linear, 1.0) + read**2)
-        linear = np.maximum(linear + sigma * rng.standard_normal(linear.shape), 0.0)
+        linear = sensor_noise(linear, rng)
     curve = CURVES[int(rng.integers(len(CURVES)))]
     black = float(np.exp(rng.uniform(np.log(5e-4), np.log(1e-2))))
     code = encode(np.clip(linear, 0.0, 1.0).astype(np.float32), curve, color, black)

@@ -26,6 +26,18 @@ from hdr_plugin.train.losses import log_clipped_pu21_error
 from hdr_plugin.train.trainer import Trainer, stack
 
 
+def rec2020_matrix(color: ColorContext) -> np.ndarray:
+    """3x3 float32 matrix from display-linear Rec.709 to the working space (column vectors)."""
+    basis = np.eye(3, dtype=np.float32)
+    return np.ascontiguousarray(color.convert(basis, LINEAR_REC709, WORKING_SPACE).T)
+
+
+def to_rec2020(linear: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) display-linear Rec.709 -> the working space by :func:`rec2020_matrix`."""
+    # Elementwise, not a matmul: autocast would round a matmul's output to bf16.
+    return (matrix[None, :, :, None, None] * linear[:, None]).sum(dim=2)
+
+
 def decode(pair: Pair) -> np.ndarray:
     """A pair's plate linearised by its camera's true inverse curve (display-linear)."""
     grid = np.linspace(0.0, 1.0, SAMPLES, dtype=np.float32)
@@ -37,9 +49,7 @@ class HighlightUNetTrainer(Trainer):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        basis = np.eye(3, dtype=np.float32)
-        matrix = self.color.convert(basis, LINEAR_REC709, WORKING_SPACE).T
-        self._to_rec2020 = torch.from_numpy(np.ascontiguousarray(matrix)).to(self.device)
+        self._to_rec2020 = torch.from_numpy(rec2020_matrix(self.color)).to(self.device)
 
     def batch_arrays(self, step: int) -> dict[str, np.ndarray]:
         pairs = self.sample_batch(step)
@@ -58,9 +68,7 @@ class HighlightUNetTrainer(Trainer):
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         expanded = self.net(batch["linear"])
-        # Elementwise, not a matmul: autocast would round a matmul's output to bf16.
-        matrix = batch["to_rec2020"][None, :, :, None, None]
-        prediction = (matrix * expanded[:, None]).sum(dim=2)
+        prediction = to_rec2020(expanded, batch["to_rec2020"])
         return {"log_pu21_mse": log_clipped_pu21_error(prediction, batch["hdr"], batch["clipped"])}
 
 
@@ -220,7 +228,7 @@ def tune_clip_detector(
     plates: np.ndarray,
     truths: np.ndarray,
     hdrs: np.ndarray,
-    to_rec2020: np.ndarray,
+    matrix: np.ndarray,
     *,
     steps: int,
     batch: int = 8,
@@ -239,8 +247,8 @@ def tune_clip_detector(
     never clipped costs as leaving one that did.
 
     ``plates``, ``truths`` and ``hdrs`` are (N, H, W, 3) float32 as in
-    :class:`DetectorSample`, of compressed plates only; ``to_rec2020`` is the 3x3 matrix
-    from display-linear Rec.709. Returns the loss per 100 steps.
+    :class:`DetectorSample`, of compressed plates only; ``matrix`` is
+    :func:`rec2020_matrix`'s. Returns the loss per 100 steps.
     """
     for parameter in net.parameters():
         parameter.requires_grad_(False)
@@ -251,7 +259,7 @@ def tune_clip_detector(
     scene = torch.from_numpy(truths).permute(0, 3, 1, 2).amax(dim=1, keepdim=True) > 0.5
     region = (scene | (x >= NEAR_CLIP).any(dim=1, keepdim=True)).float()
     pick = _crop_picker(region[:, 0] > 0, crop, np.random.default_rng(seed))
-    matrix = torch.from_numpy(np.ascontiguousarray(to_rec2020, dtype=np.float32))
+    rec2020 = torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32))
     compressed = torch.ones(batch, dtype=torch.bool)
 
     def batch_loss() -> torch.Tensor:
@@ -259,10 +267,8 @@ def tune_clip_detector(
         linear = torch.stack([x[i, :, r, c] for i, r, c in picks])
         linear = linear.contiguous(memory_format=torch.channels_last)
         probability = net.clip_probability(linear, linear >= CLIP_LINEAR, compressed)
-        expanded = net.expand(linear, probability, True)
-        prediction = (matrix[None, :, :, None, None] * expanded[:, None]).sum(dim=2)
         return log_clipped_pu21_error(
-            prediction,
+            to_rec2020(net.expand(linear, probability), rec2020),
             torch.stack([y[i, :, r, c] for i, r, c in picks]),
             torch.stack([region[i, :, r, c] for i, r, c in picks]),
         )

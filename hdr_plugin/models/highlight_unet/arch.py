@@ -337,17 +337,17 @@ class HighlightUNet(nn.Module):
             return linear
         compressed = chroma_subsampled(linear)
         if bool(compressed.any()):
-            return self.expand(linear, self.clip_probability(linear, clipped, compressed), True)
+            return self.expand(linear, self.clip_probability(linear, clipped, compressed))
         # A lossless plate's mask stays boolean: the probability is its 0 or 1.
-        return self.expand(linear, clipped, False)
+        return self.expand(linear, clipped)
 
-    def expand(self, linear: torch.Tensor, probability: torch.Tensor, soft: bool) -> torch.Tensor:
+    def expand(self, linear: torch.Tensor, probability: torch.Tensor) -> torch.Tensor:
         """``linear`` (N, 3, H, W, channels last) with its clipped channels lifted by the gains.
 
-        ``probability`` is each channel's chance of having clipped: boolean where ``soft``
-        is false (a lossless plate: those channels are multiplied by the gain), else in
-        [0, 1], and each channel becomes ``(1 - p) x + p max(x, clip) gain``. Differentiable
-        in a soft ``probability`` (the detector's end-to-end training).
+        ``probability`` is each channel's chance of having clipped: boolean on a lossless
+        plate (those channels are multiplied by the gain), else in [0, 1], and each channel
+        becomes ``(1 - p) x + p max(x, clip) gain``, differentiable in ``p`` (the detector's
+        end-to-end training).
         """
         gains, window = self.log_gains(linear, probability)
         if gains.numel() == 0:
@@ -366,7 +366,7 @@ class HighlightUNet(nn.Module):
         gain = torch.exp(_upsample_window(gains, have, region, proxy, frame))
         part = _crop(linear, region)
         out = linear.clone()
-        if soft:
+        if probability.dtype != torch.bool:
             # (1 - p) x + p max(x, clip) g: x g where p is 1 (x at the clip), x where p is 0.
             p = _crop(probability, region)
             lifted = p * part.clamp(min=self.clip_linear) * gain + (1 - p) * part
